@@ -1,0 +1,179 @@
+//! The `Module` trait: the five methods of the report (Lua Torch's `nn.Module`).
+
+use std::fmt;
+
+use ndarray::{ArrayD, ArrayViewD, Zip};
+
+use crate::{Float, Parameter, ParameterMut, ShapeError};
+
+/// The report's default `gradient_step` for [`Module::update_parameters`].
+pub const DEFAULT_GRADIENT_STEP: f64 = 1e-3;
+
+/// A differentiable block: a layer, an activation, or a chain of them.
+///
+/// Like Lua Torch's `nn.Module`, a module keeps the tensors it computes:
+/// [`forward`](Module::forward) fills its `output` buffer and
+/// [`backward_delta`](Module::backward_delta) its `grad_input` buffer, and both
+/// hand back a reference to it. Buffers are reused while the batch size holds,
+/// so steady-state training allocates nothing.
+///
+/// Names map to Torch's: `forward` = `updateOutput`, `backward_delta` =
+/// `updateGradInput`, `backward_update_gradient` = `accGradParameters`.
+///
+/// Every method checks its arguments first and returns a [`ShapeError`]
+/// naming the layer and both sizes; none panics on a bad shape.
+///
+/// The `Display` form is the report's notation, e.g. `Linear(64, 100)` or `ReLU()`.
+pub trait Module<F: Float = f32>: fmt::Display + Send {
+    /// Computes the output for `input`, keeps it, and returns it.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` does not fit the module.
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError>;
+
+    /// Adds to the parameter gradients the gradient of the loss, given `delta`
+    /// = ∂loss/∂output for this `input`. Gradients accumulate until
+    /// [`zero_grad`](Module::zero_grad). A module without parameters checks
+    /// the shapes and does nothing else.
+    ///
+    /// # Errors
+    /// [`ShapeError`] if `input` does not fit or `delta` is not output-shaped.
+    fn backward_update_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError>;
+
+    /// Computes ∂loss/∂input from `delta` = ∂loss/∂output, keeps it, and returns it.
+    ///
+    /// # Errors
+    /// [`ShapeError`] if `input` does not fit or `delta` is not output-shaped.
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError>;
+
+    /// Both backward passes in one call: accumulates the parameter gradients
+    /// and returns ∂loss/∂input. Containers override it to walk their chain once.
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient) and
+    /// [`backward_delta`](Module::backward_delta).
+    fn backward(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_update_gradient(input.view(), delta.view())?;
+        self.backward_delta(input, delta)
+    }
+
+    /// The output shape for an input of `input_shape`, without computing anything.
+    ///
+    /// This is how a chain is checked before it runs.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] if such an input does not fit the module.
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError>;
+
+    /// The output kept by the last [`forward`](Module::forward) (empty before the first).
+    fn output(&self) -> &ArrayD<F>;
+
+    /// The gradient kept by the last [`backward_delta`](Module::backward_delta) (empty before the first).
+    fn grad_input(&self) -> &ArrayD<F>;
+
+    /// Calls `visitor` on each parameter with its gradient, in a fixed order.
+    /// The default has none, as for activations.
+    fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
+        let _ = visitor;
+    }
+
+    /// Calls `visitor` on each parameter with its gradient, writable, in the
+    /// same order as [`visit_parameters`](Module::visit_parameters).
+    fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        let _ = visitor;
+    }
+
+    /// Sets every parameter gradient to zero.
+    fn zero_grad(&mut self) {
+        self.visit_parameters_mut(&mut |mut p| p.grad.fill(F::zero()));
+    }
+
+    /// Plain gradient descent: each parameter moves by −`gradient_step` × its gradient.
+    /// The report's default step is [`DEFAULT_GRADIENT_STEP`].
+    fn update_parameters(&mut self, gradient_step: F) {
+        self.visit_parameters_mut(&mut |p| {
+            Zip::from(p.value).and(&p.grad).for_each(|w, &g| *w = *w - gradient_step * g);
+        });
+    }
+
+    /// The first module, in forward order, whose kept output holds a NaN or an
+    /// infinity, as `"layer 3, Linear(100, 10)"`; `None` if all are finite.
+    /// This is how training names the layer where a too-large learning rate
+    /// first shows. Containers override it to look inside.
+    fn first_non_finite_output(&self) -> Option<String> {
+        if self.output().iter().all(|v| v.is_finite()) { None } else { Some(self.to_string()) }
+    }
+
+    /// Number of scalar parameters.
+    fn parameter_count(&self) -> usize {
+        let mut count = 0;
+        self.visit_parameters(&mut |p| count += p.value.len());
+        count
+    }
+}
+
+impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        (**self).forward(input)
+    }
+    fn backward_update_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        (**self).backward_update_gradient(input, delta)
+    }
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        (**self).backward_delta(input, delta)
+    }
+    fn backward(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        (**self).backward(input, delta)
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        (**self).output_shape(input_shape)
+    }
+    fn output(&self) -> &ArrayD<F> {
+        (**self).output()
+    }
+    fn grad_input(&self) -> &ArrayD<F> {
+        (**self).grad_input()
+    }
+    fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
+        (**self).visit_parameters(visitor)
+    }
+    fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        (**self).visit_parameters_mut(visitor)
+    }
+    fn zero_grad(&mut self) {
+        (**self).zero_grad()
+    }
+    fn update_parameters(&mut self, gradient_step: F) {
+        (**self).update_parameters(gradient_step)
+    }
+    fn parameter_count(&self) -> usize {
+        (**self).parameter_count()
+    }
+    fn first_non_finite_output(&self) -> Option<String> {
+        (**self).first_non_finite_output()
+    }
+}

@@ -1,0 +1,12 @@
+//! The whole library behind one crate: depend on `nn` for everything, or on
+//! one of `nn-core`, `nn-layers`, `nn-losses`, `nn-models` for just that part.
+
+pub use nn_core as core;
+pub use nn_layers as layers;
+pub use nn_losses as losses;
+pub use nn_models as models;
+
+/// The names most programs need, in one `use nn::prelude::*;`.
+pub mod prelude {
+    pub use nn_core::{Float, Init, Loss, Module, ShapeError, Tensor, TensorView};
+}
