@@ -1,0 +1,290 @@
+//! A chain of modules applied one after the other (Lua Torch's `nn.Sequential`).
+
+use std::fmt;
+
+use ndarray::{ArrayD, ArrayViewD};
+use nn_core::{Float, Module, Parameter, ParameterMut, Segment, ShapeError, tensor};
+
+use crate::Summary;
+
+/// Modules applied in order: input → module 0 → module 1 → … → output.
+///
+/// Shapes: the input of the first module → the output of the last. Each
+/// module keeps its own output, so the chain keeps every intermediate tensor
+/// for the backward pass without copying any.
+///
+/// Prints itself in the report's notation:
+///
+/// ```
+/// use nn_layers::{Linear, ReLU};
+/// use nn_models::Sequential;
+/// use rand::SeedableRng;
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let net: Sequential = Sequential::new()
+///     .add(Linear::new(64, 100, &mut rng))
+///     .add(ReLU::new())
+///     .add(Linear::new(100, 10, &mut rng));
+/// assert_eq!(net.to_string(), "Linear(64, 100) -> ReLU() -> Linear(100, 10)");
+/// assert_eq!(net.check(&[32, 64]).unwrap().last().unwrap(), &vec![32, 10]);
+/// ```
+pub struct Sequential<F: Float = f32> {
+    modules: Vec<Box<dyn Module<F>>>,
+    /// An empty chain is the identity; these hold its output and gradient.
+    identity_output: ArrayD<F>,
+    identity_grad: ArrayD<F>,
+}
+
+impl<F: Float> Default for Sequential<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: Float> Sequential<F> {
+    /// An empty chain (the identity until modules are added).
+    pub fn new() -> Self {
+        Self { modules: Vec::new(), identity_output: tensor::empty(), identity_grad: tensor::empty() }
+    }
+
+    /// A chain of the given modules, in order.
+    pub fn from_modules(modules: Vec<Box<dyn Module<F>>>) -> Self {
+        Self { modules, ..Self::new() }
+    }
+
+    /// Appends `module` and returns the chain, for building in one expression.
+    #[must_use]
+    pub fn add(mut self, module: impl Module<F> + 'static) -> Self {
+        self.modules.push(Box::new(module));
+        self
+    }
+
+    /// Appends an already boxed module.
+    pub fn push(&mut self, module: Box<dyn Module<F>>) {
+        self.modules.push(module);
+    }
+
+    /// Number of modules.
+    pub fn len(&self) -> usize {
+        self.modules.len()
+    }
+
+    /// Whether the chain has no module.
+    pub fn is_empty(&self) -> bool {
+        self.modules.is_empty()
+    }
+
+    /// The modules, in order.
+    pub fn modules(&self) -> &[Box<dyn Module<F>>] {
+        &self.modules
+    }
+
+    /// The modules, in order, writable.
+    pub fn modules_mut(&mut self) -> &mut [Box<dyn Module<F>>] {
+        &mut self.modules
+    }
+
+    /// Checks the whole chain for an input of `input_shape` (batch first)
+    /// without computing anything, and returns each module's output shape.
+    ///
+    /// # Errors
+    /// [`ShapeError::InChain`] naming the first module that does not fit: its
+    /// position (from 0), its notation, the size it expects and the size it
+    /// receives, and where that size came from when a `Flatten` made it.
+    pub fn check(&self, input_shape: &[usize]) -> Result<Vec<Vec<usize>>, ShapeError> {
+        let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(self.modules.len());
+        for (index, module) in self.modules.iter().enumerate() {
+            let input = shapes.last().map_or(input_shape, Vec::as_slice);
+            match module.output_shape(input) {
+                Ok(shape) => shapes.push(shape),
+                Err(source) => {
+                    let before = match index {
+                        0 | 1 => input_shape,
+                        _ => &shapes[index - 2],
+                    };
+                    return Err(self.chain_error(index, source, before));
+                }
+            }
+        }
+        Ok(shapes)
+    }
+
+    /// The layer table: each module with its output shape and parameter count.
+    ///
+    /// # Errors
+    /// As [`check`](Sequential::check).
+    pub fn summary(&self, input_shape: &[usize]) -> Result<Summary, ShapeError> {
+        let shapes = self.check(input_shape)?;
+        let mut summary = Summary::new(input_shape);
+        for (index, (module, shape)) in self.modules.iter().zip(shapes).enumerate() {
+            summary.push(index.to_string(), module.to_string(), shape, module.parameter_count());
+        }
+        Ok(summary)
+    }
+
+    /// Wraps a module's error with its position, and says where the size came
+    /// from when the module before reshaped its input (e.g. a `Flatten`).
+    /// `before` is the shape that entered module `index − 1`.
+    fn chain_error(&self, index: usize, source: ShapeError, before: &[usize]) -> ShapeError {
+        let context = match index.checked_sub(1).map(|i| &self.modules[i]) {
+            Some(previous) if before.len() > 2 => {
+                let dims: Vec<String> = before[1..].iter().map(usize::to_string).collect();
+                format!(" ({} from {previous} at layer {})", dims.join(" × "), index - 1)
+            }
+            _ => String::new(),
+        };
+        ShapeError::InChain { index, chain: "Sequential".into(), source: Box::new(source), context }
+    }
+
+    /// The shape that entered module `index − 1`, for error context.
+    fn shape_before(&self, index: usize, input: &ArrayViewD<'_, F>) -> Vec<usize> {
+        match index {
+            0 | 1 => input.shape().to_vec(),
+            _ => self.modules[index - 2].output().shape().to_vec(),
+        }
+    }
+}
+
+impl<F: Float> Module<F> for Sequential<F> {
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        if self.modules.is_empty() {
+            tensor::ensure_shape(&mut self.identity_output, input.shape());
+            self.identity_output.assign(&input);
+            return Ok(&self.identity_output);
+        }
+        for index in 0..self.modules.len() {
+            let (before, rest) = self.modules.split_at_mut(index);
+            let x = match before.last() {
+                None => input.view(),
+                Some(previous) => previous.output().view(),
+            };
+            if let Err(source) = rest[0].forward(x) {
+                let shape_before = self.shape_before(index, &input);
+                return Err(self.chain_error(index, source, &shape_before));
+            }
+        }
+        Ok(self.output())
+    }
+
+    /// Runs the whole backward pass (it needs every module's delta anyway);
+    /// the gradient w.r.t. the input is kept as a by-product.
+    fn backward_update_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        self.backward(input, delta).map(|_| ())
+    }
+
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_chain(input, delta, false)
+    }
+
+    fn backward(&mut self, input: ArrayViewD<'_, F>, delta: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_chain(input, delta, true)
+    }
+
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(self.check(input_shape)?.pop().unwrap_or_else(|| input_shape.to_vec()))
+    }
+
+    fn output(&self) -> &ArrayD<F> {
+        self.modules.last().map_or(&self.identity_output, |m| m.output())
+    }
+
+    fn grad_input(&self) -> &ArrayD<F> {
+        self.modules.first().map_or(&self.identity_grad, |m| m.grad_input())
+    }
+
+    fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
+        for (index, module) in self.modules.iter().enumerate() {
+            module.visit_parameters(&mut |p| {
+                visitor(Parameter { name: p.name.within(Segment::Index(index)), ..p });
+            });
+        }
+    }
+
+    fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        for (index, module) in self.modules.iter_mut().enumerate() {
+            module.visit_parameters_mut(&mut |p| {
+                visitor(ParameterMut { name: p.name.within(Segment::Index(index)), ..p });
+            });
+        }
+    }
+
+    fn zero_grad(&mut self) {
+        self.modules.iter_mut().for_each(|m| m.zero_grad());
+    }
+
+    fn update_parameters(&mut self, gradient_step: F) {
+        self.modules.iter_mut().for_each(|m| m.update_parameters(gradient_step));
+    }
+
+    fn first_non_finite_output(&self) -> Option<String> {
+        self.modules
+            .iter()
+            .enumerate()
+            .find_map(|(index, m)| m.first_non_finite_output().map(|inner| format!("layer {index}, {inner}")))
+    }
+}
+
+impl<F: Float> Sequential<F> {
+    /// The backward pass from the last module to the first; `accumulate`
+    /// also adds to the parameter gradients on the way.
+    fn backward_chain(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        accumulate: bool,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        let Some(last) = self.modules.len().checked_sub(1) else {
+            tensor::check_delta(self, input.shape(), &delta)?;
+            tensor::ensure_shape(&mut self.identity_grad, delta.shape());
+            self.identity_grad.assign(&delta);
+            return Ok(&self.identity_grad);
+        };
+        for index in (0..=last).rev() {
+            let (before, rest) = self.modules.split_at_mut(index);
+            let (current, after) = rest.split_first_mut().expect("index is within the chain");
+            let x = match before.last() {
+                None => input.view(),
+                Some(previous) => previous.output().view(),
+            };
+            let d = match after.first() {
+                None => delta.view(),
+                Some(next) => next.grad_input().view(),
+            };
+            let result = if accumulate { current.backward(x, d) } else { current.backward_delta(x, d) };
+            if let Err(source) = result {
+                let shape_before = self.shape_before(index, &input);
+                return Err(self.chain_error(index, source, &shape_before));
+            }
+        }
+        Ok(self.grad_input())
+    }
+}
+
+impl<F: Float> fmt::Display for Sequential<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modules.is_empty() {
+            return f.write_str("Sequential()");
+        }
+        for (index, module) in self.modules.iter().enumerate() {
+            if index > 0 {
+                f.write_str(" -> ")?;
+            }
+            write!(f, "{module}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> fmt::Debug for Sequential<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sequential({self})")
+    }
+}
