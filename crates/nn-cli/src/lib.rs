@@ -1,0 +1,3 @@
+//! The `nn` command's library: the network notation, and the commands built on it.
+
+pub mod notation;
