@@ -1,0 +1,219 @@
+//! Cross-entropy on raw scores: per sample −Σⱼ yⱼ log softmax(ŷ)ⱼ, mean over the batch.
+
+use std::fmt;
+
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
+use nn_core::tensor::empty;
+use nn_core::{Float, Loss, ShapeError};
+
+use crate::rows::{batch_mean, check_rows, grad_rows, inverse_batch};
+
+/// Softmax and cross-entropy in one, on raw scores `yhat` (the last `Linear`
+/// output, no `Softmax`) against targets `y`, both (batch, classes).
+///
+/// Reduction: the per-sample loss **sums** over the classes,
+/// ℓᵢ = −Σⱼ yᵢⱼ log softmax(ŷᵢ)ⱼ = Σⱼ yᵢⱼ (lse(ŷᵢ) − ŷᵢⱼ), and
+/// [`forward`](Loss::forward) is the **mean over the batch** (0 for an empty batch).
+///
+/// Stable: lse(ŷ) = m + log Σⱼ exp(ŷⱼ − m) with m the row maximum, so scores
+/// like 1e4 give finite losses and gradients where `Softmax` followed by
+/// [`CrossEntropyLoss`](crate::CrossEntropyLoss) would overflow. For moderate
+/// scores the two agree.
+///
+/// The gradient is (softmax(ŷ) · Σⱼ yⱼ − y) / batch, which is the familiar
+/// (softmax(ŷ) − y) / batch when the rows of `y` sum to 1 (one-hot or
+/// probability targets), and right for any `y` otherwise.
+///
+/// ```
+/// use ndarray::array;
+/// use nn_core::Loss;
+/// use nn_losses::LogSoftmaxCrossEntropy;
+///
+/// // Equal scores over 3 classes: the loss is ln 3 whatever the class.
+/// let y = array![[0.0f64, 1.0, 0.0]].into_dyn();
+/// let scores = array![[1e4f64, 1e4, 1e4]].into_dyn();
+/// let loss = LogSoftmaxCrossEntropy::new().forward(y.view(), scores.view()).unwrap();
+/// assert!((loss - 3f64.ln()).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LogSoftmaxCrossEntropy<F: Float = f32> {
+    /// ∂forward/∂yhat of the last [`backward`](Loss::backward), reused while the shape holds.
+    grad: ArrayD<F>,
+}
+
+impl<F: Float> LogSoftmaxCrossEntropy<F> {
+    /// A softmax cross-entropy loss on raw scores; it has no settings.
+    pub fn new() -> Self {
+        Self { grad: empty() }
+    }
+}
+
+impl<F: Float> Default for LogSoftmaxCrossEntropy<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// log Σⱼ exp(xⱼ), computed as m + log Σⱼ exp(xⱼ − m) with m = maxⱼ xⱼ:
+/// exp overflows f32 from 89 on. NaN scores give NaN.
+fn log_sum_exp<F: Float>(x: ArrayView1<'_, F>) -> F {
+    let max = x.fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
+    let sum = x.fold(F::zero(), |acc, &v| acc + (v - max).exp());
+    max + sum.ln()
+}
+
+/// Σⱼ yⱼ (lse(ŷ) − ŷⱼ) for one sample, without allocating.
+fn sample_loss<F: Float>(y: ArrayView1<'_, F>, scores: ArrayView1<'_, F>) -> F {
+    if scores.is_empty() {
+        return F::zero();
+    }
+    let lse = log_sum_exp(scores);
+    Zip::from(y).and(scores).fold(F::zero(), |acc, &t, &s| acc + t * (lse - s))
+}
+
+impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
+    /// ℓᵢ = −Σⱼ yᵢⱼ log softmax(ŷᵢ)ⱼ, shape (batch,).
+    ///
+    /// # Errors
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
+        let (y, yhat) = check_rows(self, y, yhat)?;
+        Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+    }
+
+    /// The mean over the batch of [`per_sample`](Loss::per_sample), row by
+    /// row, without allocating.
+    ///
+    /// # Errors
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
+        let (y, yhat) = check_rows(self, y, yhat)?;
+        let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, s| acc + sample_loss(t, s));
+        Ok(batch_mean(sum, y.nrows()))
+    }
+
+    /// (softmax(ŷ) · Σⱼ yⱼ − y) / batch, shape of `yhat`, written into the kept buffer.
+    ///
+    /// # Errors
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        let (y, yhat) = check_rows(self, y, yhat)?;
+        let scale = inverse_batch::<F>(y.nrows());
+        let mut grad = grad_rows(&mut self.grad, yhat.shape());
+        Zip::from(grad.rows_mut()).and(y.rows()).and(yhat.rows()).for_each(|mut g, t, s| {
+            let lse = log_sum_exp(s);
+            let total = t.sum();
+            Zip::from(&mut g).and(t).and(s).for_each(|g, &t, &s| *g = scale * ((s - lse).exp() * total - t));
+        });
+        Ok(&self.grad)
+    }
+}
+
+impl<F: Float> fmt::Display for LogSoftmaxCrossEntropy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LogSoftmaxCrossEntropy()")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ArrayD, Axis, IxDyn, array};
+    use nn_core::gradcheck;
+    use rand::RngExt;
+
+    use crate::CrossEntropyLoss;
+
+    fn assert_close(found: &ArrayD<f64>, expected: &ArrayD<f64>, tolerance: f64) {
+        assert_eq!(found.shape(), expected.shape());
+        for (f, e) in found.iter().zip(expected) {
+            assert!((f - e).abs() <= tolerance, "{found} != {expected}");
+        }
+    }
+
+    /// Scores whose softmax is (1/3, 1/3, 1/3) and (1/8, 2/8, 5/8).
+    fn scores() -> ArrayD<f64> {
+        array![[0.0, 0.0, 0.0], [0.0, 2f64.ln(), 5f64.ln()]].into_dyn()
+    }
+
+    #[test]
+    fn log_softmax_ce_forward_matches_hand_computed_values() {
+        let y = array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]].into_dyn();
+        let loss = LogSoftmaxCrossEntropy::<f64>::new();
+        // ln 3 and −ln(5/8)
+        let per_sample = loss.per_sample(y.view(), scores().view()).unwrap();
+        assert_close(&per_sample.into_dyn(), &array![1.0986122887, 0.4700036292].into_dyn(), 1e-10);
+        let mean = loss.forward(y.view(), scores().view()).unwrap();
+        assert!((mean - 0.7843079590).abs() < 1e-10, "{mean}");
+    }
+
+    #[test]
+    fn log_softmax_ce_backward_matches_hand_computed_values() {
+        let y = array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]].into_dyn();
+        let mut loss = LogSoftmaxCrossEntropy::<f64>::new();
+        // (softmax − y) / 2
+        let grad = loss.backward(y.view(), scores().view()).unwrap();
+        let expected = array![[-1.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0], [0.0625, 0.125, -0.1875]].into_dyn();
+        assert_close(grad, &expected, 1e-15);
+    }
+
+    #[test]
+    fn log_softmax_ce_is_finite_for_huge_scores() {
+        let y = array![[0.0f32, 1.0, 0.0], [1.0, 0.0, 0.0]].into_dyn();
+        let scores = array![[1e4f32, 0.0, -1e4], [1e4, 1e4, 1e4]].into_dyn();
+        let mut loss = LogSoftmaxCrossEntropy::<f32>::new();
+        let per_sample = loss.per_sample(y.view(), scores.view()).unwrap();
+        assert_eq!(per_sample[0], 1e4);
+        assert!((per_sample[1] - 3f32.ln()).abs() < 1e-3, "{per_sample}");
+        let grad = loss.backward(y.view(), scores.view()).unwrap();
+        assert!(grad.iter().all(|g| g.is_finite()), "{grad}");
+        assert_eq!(grad.index_axis(Axis(0), 0), array![0.5f32, -0.5, 0.0].into_dyn());
+    }
+
+    #[test]
+    fn log_softmax_ce_equals_cross_entropy_of_softmax() {
+        let mut rng = gradcheck::seeded(4);
+        let scores = gradcheck::uniform(&[6, 5], -3.0..3.0, &mut rng);
+        let mut y = Array2::<f64>::zeros((6, 5));
+        for mut row in y.rows_mut() {
+            row[rng.random_range(0..5)] = 1.0;
+        }
+        let y = y.into_dyn();
+        let mut probabilities = scores.mapv(f64::exp);
+        for mut row in probabilities.axis_iter_mut(Axis(0)) {
+            let total = row.sum();
+            row /= total;
+        }
+        let direct = LogSoftmaxCrossEntropy::<f64>::new().per_sample(y.view(), scores.view()).unwrap();
+        let composed = CrossEntropyLoss::<f64>::new().per_sample(y.view(), probabilities.view()).unwrap();
+        assert_close(&direct.into_dyn(), &composed.into_dyn(), 1e-12);
+    }
+
+    #[test]
+    fn log_softmax_ce_displays_in_report_notation() {
+        assert_eq!(LogSoftmaxCrossEntropy::<f32>::default().to_string(), "LogSoftmaxCrossEntropy()");
+    }
+
+    #[test]
+    fn log_softmax_ce_rejects_labels_instead_of_one_hot_rows() {
+        let y = ArrayD::<f32>::zeros(IxDyn(&[8]));
+        let yhat = ArrayD::<f32>::zeros(IxDyn(&[8, 10]));
+        let mut loss = LogSoftmaxCrossEntropy::<f32>::new();
+        let expected = "LogSoftmaxCrossEntropy(): target y has shape (8,) but prediction yhat has shape (8, 10); \
+                        y looks like class labels: pass one-hot rows";
+        assert_eq!(loss.forward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+    }
+
+    #[test]
+    fn log_softmax_ce_gradient_matches_finite_differences() {
+        let mut rng = gradcheck::seeded(5);
+        // Targets whose rows do not sum to 1 check the general formula.
+        let y = gradcheck::uniform(&[4, 5], 0.0..1.0, &mut rng);
+        let scores = gradcheck::uniform(&[4, 5], -3.0..3.0, &mut rng);
+        let report =
+            gradcheck::check_loss(&mut LogSoftmaxCrossEntropy::<f64>::new(), &y, &scores, 1e-6).unwrap();
+        assert!(report.passes(1e-6), "{report}");
+        assert_eq!(report.checked, 20);
+    }
+}
