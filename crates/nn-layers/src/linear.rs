@@ -1,0 +1,411 @@
+//! Fully connected layer: y = x·Wᵀ + b.
+
+use std::fmt;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix1, Ix2};
+use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
+use rand::Rng;
+
+use crate::check::input_error;
+
+/// A fully connected layer: input (batch, in_features) -> output (batch, out_features),
+/// y = x·Wᵀ + b.
+///
+/// Parameters in PyTorch's layout: `weight` (out_features, in_features),
+/// `bias` (out_features), visited in that order.
+///
+/// ```
+/// use ndarray::{arr1, arr2};
+/// use nn_core::Module;
+/// use nn_layers::Linear;
+///
+/// let mut layer = Linear::from_parameters(arr2(&[[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]]), arr1(&[0.5, 0.0, -1.0]));
+/// assert_eq!(layer.to_string(), "Linear(2, 3)");
+/// let x = arr2(&[[1.0_f32, 1.0]]).into_dyn();
+/// let y = layer.forward(x.view())?;
+/// assert_eq!(y, &arr2(&[[3.5, -1.0, 2.5]]).into_dyn());
+/// # Ok::<(), nn_core::ShapeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Linear<F: Float = f32> {
+    weight: Array2<F>,
+    bias: Array1<F>,
+    // Accumulate until zero_grad.
+    grad_weight: Array2<F>,
+    grad_bias: Array1<F>,
+    // Reused while the batch size holds.
+    output: ArrayD<F>,
+    grad_input: ArrayD<F>,
+}
+
+impl<F: Float> Linear<F> {
+    /// A layer with weight and bias drawn from U(−k, k), k = 1/√in_features
+    /// ([`Init::TorchDefault`], the Torch7 and PyTorch default).
+    ///
+    /// # Panics
+    /// If `in_features` or `out_features` is 0: a bug in the caller, not bad data.
+    pub fn new<R: Rng + ?Sized>(in_features: usize, out_features: usize, rng: &mut R) -> Self {
+        Self::with_init(in_features, out_features, Init::TorchDefault, rng)
+    }
+
+    /// A layer initialised by `init`, with fan_in = `in_features` and fan_out = `out_features`.
+    /// The weight is drawn first, then the bias.
+    ///
+    /// # Panics
+    /// If `in_features` or `out_features` is 0.
+    pub fn with_init<R: Rng + ?Sized>(
+        in_features: usize,
+        out_features: usize,
+        init: Init,
+        rng: &mut R,
+    ) -> Self {
+        assert!(
+            in_features > 0 && out_features > 0,
+            "Linear({in_features}, {out_features}): in_features and out_features must be at least 1"
+        );
+        let weight =
+            init::uniform(&[out_features, in_features], init.weight_bound(in_features, out_features), rng)
+                .into_dimensionality::<Ix2>()
+                .expect("uniform returns the requested rank");
+        let bias = init::uniform(&[out_features], init.bias_bound(in_features), rng)
+            .into_dimensionality::<Ix1>()
+            .expect("uniform returns the requested rank");
+        Self::from_parameters(weight, bias)
+    }
+
+    /// A layer with the given `weight` (out_features, in_features) and `bias` (out_features).
+    ///
+    /// # Panics
+    /// If a size is 0 or `bias` does not have out_features elements.
+    pub fn from_parameters(weight: Array2<F>, bias: Array1<F>) -> Self {
+        let (out_features, in_features) = weight.dim();
+        assert!(
+            in_features > 0 && out_features > 0,
+            "Linear: weight has shape {} but both sizes must be at least 1",
+            Dims(weight.shape())
+        );
+        assert_eq!(
+            bias.len(),
+            out_features,
+            "Linear({in_features}, {out_features}): bias has {} elements, weight has {out_features} rows",
+            bias.len()
+        );
+        Self {
+            grad_weight: Array2::zeros(weight.raw_dim()),
+            grad_bias: Array1::zeros(bias.raw_dim()),
+            weight,
+            bias,
+            output: tensor::empty(),
+            grad_input: tensor::empty(),
+        }
+    }
+
+    /// Number of input features.
+    pub fn in_features(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// Number of output features.
+    pub fn out_features(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// The weight, (out_features, in_features).
+    pub fn weight(&self) -> &Array2<F> {
+        &self.weight
+    }
+
+    /// The bias, (out_features,).
+    pub fn bias(&self) -> &Array1<F> {
+        &self.bias
+    }
+
+    /// The batch size of an input of `shape`, or why it does not fit.
+    fn check_input(&self, shape: &[usize]) -> Result<usize, ShapeError> {
+        let in_features = self.in_features();
+        match *shape {
+            [batch, width] if width == in_features => Ok(batch),
+            [_, width] => Err(input_error(self, format!("{in_features} features"), width.to_string())),
+            _ => {
+                let hint = match *shape {
+                    [width] if width == in_features => format!("; add a batch axis: {}", Dims(&[1, width])),
+                    [batch, _, _, ..] => {
+                        let flat = [batch, shape[1..].iter().product()];
+                        format!("; put a Flatten() before it, which gives {}", Dims(&flat))
+                    }
+                    _ => String::new(),
+                };
+                Err(input_error(self, format!("(batch, {in_features})"), format!("{}{hint}", Dims(shape))))
+            }
+        }
+    }
+}
+
+impl<F: Float> Module<F> for Linear<F> {
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` is not (batch, in_features).
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let shape = [batch, self.out_features()];
+        tensor::ensure_shape(&mut self.output, &shape);
+        let mut y =
+            self.output.view_mut().into_dimensionality::<Ix2>().expect("output is (batch, out_features)");
+        // Start from the bias and let the product add onto it: no temporary.
+        y.assign(&self.bias);
+        general_mat_mul(F::one(), &x, &self.weight.t(), F::one(), &mut y);
+        Ok(&self.output)
+    }
+
+    /// grad_weight += deltaᵀ·x, grad_bias += the column sums of delta.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` is not (batch, in_features),
+    /// [`ShapeError::Delta`] if `delta` is not (batch, out_features).
+    fn backward_update_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
+        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        general_mat_mul(F::one(), &d.t(), &x, F::one(), &mut self.grad_weight);
+        for row in d.rows() {
+            self.grad_bias += &row;
+        }
+        Ok(())
+    }
+
+    /// grad_input = delta·W, (batch, in_features).
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` is not (batch, in_features),
+    /// [`ShapeError::Delta`] if `delta` is not (batch, out_features).
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
+        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let shape = [batch, self.in_features()];
+        tensor::ensure_shape(&mut self.grad_input, &shape);
+        let mut g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
+        general_mat_mul(F::one(), &d, &self.weight, F::zero(), &mut g);
+        Ok(&self.grad_input)
+    }
+
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(vec![self.check_input(input_shape)?, self.out_features()])
+    }
+
+    fn output(&self) -> &ArrayD<F> {
+        &self.output
+    }
+
+    fn grad_input(&self) -> &ArrayD<F> {
+        &self.grad_input
+    }
+
+    fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
+        visitor(Parameter {
+            name: ParamName::leaf("weight"),
+            value: self.weight.view().into_dyn(),
+            grad: self.grad_weight.view().into_dyn(),
+        });
+        visitor(Parameter {
+            name: ParamName::leaf("bias"),
+            value: self.bias.view().into_dyn(),
+            grad: self.grad_bias.view().into_dyn(),
+        });
+    }
+
+    fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        visitor(ParameterMut {
+            name: ParamName::leaf("weight"),
+            value: self.weight.view_mut().into_dyn(),
+            grad: self.grad_weight.view_mut().into_dyn(),
+        });
+        visitor(ParameterMut {
+            name: ParamName::leaf("bias"),
+            value: self.bias.view_mut().into_dyn(),
+            grad: self.grad_bias.view_mut().into_dyn(),
+        });
+    }
+}
+
+impl<F: Float> fmt::Display for Linear<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Linear({}, {})", self.in_features(), self.out_features())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{array, assert_close};
+    use ndarray::{arr1, arr2};
+    use nn_core::gradcheck;
+
+    fn small() -> Linear<f64> {
+        Linear::from_parameters(arr2(&[[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]]), arr1(&[0.5, 0.0, -1.0]))
+    }
+
+    #[test]
+    fn linear_forward_matches_hand_computed_values() {
+        let mut layer = small();
+        let x = array(&[2, 2], &[1.0, 1.0, 2.0, -1.0]);
+        let y = layer.forward(x.view()).unwrap();
+        // Row 2: (2·1 − 1·2 + 0.5, 0·2 + 1 + 0, 3·2 − 0.5 − 1).
+        assert_close(y, &[3.5, -1.0, 2.5, 0.5, 1.0, 4.5]);
+    }
+
+    #[test]
+    fn linear_backward_matches_hand_computed_values() {
+        let mut layer = small();
+        let x = array(&[2, 2], &[1.0, 1.0, 2.0, -1.0]);
+        let delta = array(&[2, 3], &[1.0, 0.0, 0.0, 0.0, 1.0, 2.0]);
+        layer.forward(x.view()).unwrap();
+        layer.backward_update_gradient(x.view(), delta.view()).unwrap();
+        assert_close(&layer.grad_weight.clone().into_dyn(), &[1.0, 1.0, 2.0, -1.0, 4.0, -2.0]);
+        assert_close(&layer.grad_bias.clone().into_dyn(), &[1.0, 1.0, 2.0]);
+        let g = layer.backward_delta(x.view(), delta.view()).unwrap();
+        assert_close(g, &[1.0, 2.0, 6.0, 0.0]);
+    }
+
+    #[test]
+    fn linear_gradients_accumulate_until_zero_grad() {
+        let mut layer = small();
+        let x = array(&[1, 2], &[1.0, -2.0]);
+        let delta = array(&[1, 3], &[1.0, 2.0, 3.0]);
+        layer.backward_update_gradient(x.view(), delta.view()).unwrap();
+        layer.backward_update_gradient(x.view(), delta.view()).unwrap();
+        assert_close(&layer.grad_bias.clone().into_dyn(), &[2.0, 4.0, 6.0]);
+        layer.zero_grad();
+        assert!(layer.grad_weight.iter().chain(&layer.grad_bias).all(|&g| g == 0.0));
+    }
+
+    #[test]
+    fn linear_update_parameters_steps_against_the_gradient() {
+        let mut layer = small();
+        let x = array(&[1, 2], &[1.0, -2.0]);
+        let delta = array(&[1, 3], &[1.0, 2.0, 3.0]);
+        layer.backward_update_gradient(x.view(), delta.view()).unwrap();
+        layer.update_parameters(0.5);
+        assert_close(&layer.weight().clone().into_dyn(), &[0.5, 3.0, -1.0, 1.0, 1.5, 3.5]);
+        assert_close(&layer.bias().clone().into_dyn(), &[0.0, -1.0, -2.5]);
+    }
+
+    #[test]
+    fn linear_displays_in_the_report_notation() {
+        let layer = Linear::<f32>::new(64, 100, &mut gradcheck::seeded(0));
+        assert_eq!(layer.to_string(), "Linear(64, 100)");
+    }
+
+    #[test]
+    fn linear_default_init_is_torch_default() {
+        let layer = Linear::<f64>::new(64, 10, &mut gradcheck::seeded(3));
+        assert_eq!(layer.weight().dim(), (10, 64));
+        assert_eq!(layer.bias().dim(), 10);
+        assert!(layer.weight().iter().chain(layer.bias()).all(|w| w.abs() < 0.125));
+        assert!(layer.bias().iter().any(|&b| b != 0.0));
+        let he = Linear::<f64>::with_init(6, 4, Init::HeUniform, &mut gradcheck::seeded(3));
+        assert!(he.weight().iter().any(|w| w.abs() > 0.5));
+        assert!(he.bias().iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn linear_visits_weight_then_bias() {
+        let layer = small();
+        let mut names = Vec::new();
+        layer.visit_parameters(&mut |p| names.push((p.name.to_string(), p.value.shape().to_vec())));
+        assert_eq!(names, [("weight".to_string(), vec![3, 2]), ("bias".to_string(), vec![3])]);
+        assert_eq!(layer.parameter_count(), 9);
+    }
+
+    #[test]
+    fn linear_reuses_its_buffers() {
+        let mut layer = Linear::<f32>::new(4, 3, &mut gradcheck::seeded(1));
+        let x = ArrayD::<f32>::ones(ndarray::IxDyn(&[5, 4]));
+        let delta = ArrayD::<f32>::ones(ndarray::IxDyn(&[5, 3]));
+        let out = layer.forward(x.view()).unwrap().as_ptr();
+        let grad = layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr();
+        assert_eq!(layer.forward(x.view()).unwrap().as_ptr(), out);
+        assert_eq!(layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr(), grad);
+    }
+
+    #[test]
+    fn linear_takes_an_empty_batch() {
+        let mut layer = small();
+        let x = ArrayD::<f64>::zeros(ndarray::IxDyn(&[0, 2]));
+        assert_eq!(layer.forward(x.view()).unwrap().shape(), &[0, 3]);
+    }
+
+    #[test]
+    fn linear_gradients_match_finite_differences() {
+        let mut rng = gradcheck::seeded(42);
+        let mut layer = Linear::<f64>::new(5, 3, &mut rng);
+        let x = gradcheck::uniform(&[4, 5], -2.0..2.0, &mut rng);
+        let report = gradcheck::check(&mut layer, &x, 1e-6).unwrap();
+        assert!(report.passes(1e-6), "{report}");
+        assert_eq!(report.checked, 4 * 5 + 3 * 5 + 3);
+    }
+
+    #[test]
+    fn linear_rejects_wrong_width() {
+        let mut layer = Linear::<f32>::new(310, 10, &mut gradcheck::seeded(0));
+        let x = ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 300]));
+        let err = layer.forward(x.view()).unwrap_err();
+        assert_eq!(
+            err,
+            ShapeError::Input {
+                layer: "Linear(310, 10)".into(),
+                expected: "310 features".into(),
+                found: "300".into()
+            }
+        );
+        assert_eq!(err.to_string(), "Linear(310, 10) expects 310 features but receives 300");
+    }
+
+    #[test]
+    fn linear_suggests_flatten_for_a_sequence() {
+        let layer = Linear::<f32>::new(310, 10, &mut gradcheck::seeded(0));
+        let err = layer.output_shape(&[2, 30, 10]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Linear(310, 10) expects (batch, 310) but receives (2, 30, 10); put a Flatten() before it, which gives (2, 300)"
+        );
+    }
+
+    #[test]
+    fn linear_suggests_a_batch_axis_for_one_sample() {
+        let layer = small();
+        let err = layer.output_shape(&[2]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Linear(2, 3) expects (batch, 2) but receives (2,); add a batch axis: (1, 2)"
+        );
+        let err = layer.output_shape(&[5]).unwrap_err();
+        assert_eq!(err.to_string(), "Linear(2, 3) expects (batch, 2) but receives (5,)");
+    }
+
+    #[test]
+    fn linear_rejects_a_delta_of_the_wrong_shape() {
+        let mut layer = small();
+        let x = array::<f64>(&[2, 2], &[0.0; 4]);
+        let delta = array::<f64>(&[2, 2], &[0.0; 4]);
+        let err = layer.backward_update_gradient(x.view(), delta.view()).unwrap_err();
+        assert_eq!(err.to_string(), "Linear(2, 3): delta has shape (2, 2) but the output has shape (2, 3)");
+        assert!(layer.backward_delta(x.view(), delta.view()).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "Linear(0, 3): in_features and out_features must be at least 1")]
+    fn linear_panics_on_a_zero_size() {
+        let _ = Linear::<f32>::new(0, 3, &mut gradcheck::seeded(0));
+    }
+}

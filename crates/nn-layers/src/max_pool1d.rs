@@ -1,0 +1,319 @@
+//! 1-D max pooling: y[b, j, c] = max over t < k_size of x[b, j·stride + t, c].
+
+use std::fmt;
+
+use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, Ix3, Zip, s};
+use nn_core::{Float, Module, ShapeError, tensor};
+
+use crate::check;
+
+/// Max pooling along the length axis, channel by channel: input (batch, length, channels)
+/// -> output (batch, (length − k_size)/stride + 1, channels). No parameters.
+///
+/// The forward pass keeps, for each output element, the input position of its
+/// maximum (the first one on ties), and both backward methods use it: they
+/// assume, as Lua Torch does, that the last forward was on the same input.
+/// (If the last forward had another shape, the positions are found again from `input`.)
+///
+/// ```
+/// use ndarray::{Array, IxDyn};
+/// use nn_core::Module;
+/// use nn_layers::MaxPool1D;
+///
+/// let mut pool = MaxPool1D::new(2, 2);
+/// let x = Array::from_shape_vec(IxDyn(&[1, 5, 1]), vec![1.0_f32, 3.0, 2.0, 0.0, 9.0]).unwrap();
+/// assert_eq!(pool.forward(x.view())?.as_slice().unwrap(), &[3.0, 2.0]);
+/// # Ok::<(), nn_core::ShapeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MaxPool1D<F: Float = f32> {
+    k_size: usize,
+    stride: usize,
+    // Position along the length axis of each output's maximum, (batch, out_len, channels),
+    // and the input shape it was found for.
+    argmax: Array3<usize>,
+    argmax_for: [usize; 3],
+    output: ArrayD<F>,
+    grad_input: ArrayD<F>,
+}
+
+impl<F: Float> MaxPool1D<F> {
+    /// Pooling over windows of `k_size` positions, `stride` positions apart.
+    ///
+    /// # Panics
+    /// If `k_size` or `stride` is 0.
+    pub fn new(k_size: usize, stride: usize) -> Self {
+        assert!(
+            k_size > 0 && stride > 0,
+            "MaxPool1D({k_size}, {stride}): k_size and stride must be at least 1"
+        );
+        Self {
+            k_size,
+            stride,
+            argmax: Array3::zeros((0, 0, 0)),
+            argmax_for: [0; 3],
+            output: tensor::empty(),
+            grad_input: tensor::empty(),
+        }
+    }
+
+    /// The window size.
+    pub fn k_size(&self) -> usize {
+        self.k_size
+    }
+
+    /// The step between windows.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The input's (batch, length, channels) and the output length, or why it does not fit.
+    fn check_input(&self, shape: &[usize]) -> Result<([usize; 3], usize), ShapeError> {
+        let dims = check::sequence(self, shape, None)?;
+        let out_len = check::windows(self, dims[1], self.k_size, self.stride)?;
+        Ok((dims, out_len))
+    }
+
+    /// Fills `output` and `argmax` for `x`.
+    fn pool(&mut self, x: ArrayView3<'_, F>, out_len: usize) {
+        let (batch, _, channels) = x.dim();
+        tensor::ensure_shape(&mut self.output, &[batch, out_len, channels]);
+        if self.argmax.dim() != (batch, out_len, channels) {
+            self.argmax = Array3::zeros((batch, out_len, channels));
+        }
+        let mut y = self.output.view_mut().into_dimensionality::<Ix3>().expect("output is 3-D");
+        for b in 0..batch {
+            for j in 0..out_len {
+                let start = j * self.stride;
+                let mut best = y.slice_mut(s![b, j, ..]);
+                let mut at = self.argmax.slice_mut(s![b, j, ..]);
+                best.assign(&x.slice(s![b, start, ..]));
+                at.fill(start);
+                for p in start + 1..start + self.k_size {
+                    Zip::from(&mut best).and(&mut at).and(x.slice(s![b, p, ..])).for_each(|best, at, &v| {
+                        // Strictly greater keeps the first maximum; a NaN wins so it shows downstream.
+                        if v > *best || (v.is_nan() && !best.is_nan()) {
+                            *best = v;
+                            *at = p;
+                        }
+                    });
+                }
+            }
+        }
+        self.argmax_for = [batch, x.dim().1, channels];
+    }
+}
+
+impl<F: Float> Module<F> for MaxPool1D<F> {
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` is not (batch, length, channels) or its length is below `k_size`.
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        let (_, out_len) = self.check_input(input.shape())?;
+        let x = input.into_dimensionality::<Ix3>().expect("checked: rank 3");
+        self.pool(x, out_len);
+        Ok(&self.output)
+    }
+
+    /// No parameters: checks the shapes only.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] as for `forward`, [`ShapeError::Delta`] if `delta` is not output-shaped.
+    fn backward_update_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        let ([batch, _, channels], out_len) = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, out_len, channels], &delta)
+    }
+
+    /// Routes each element of `delta` to the input position of its window's maximum;
+    /// where windows overlap, contributions add up. Positions no window covers get 0.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] as for `forward`, [`ShapeError::Delta`] if `delta` is not output-shaped.
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        let (dims, out_len) = self.check_input(input.shape())?;
+        let [batch, _, channels] = dims;
+        tensor::check_delta(self, &[batch, out_len, channels], &delta)?;
+        let x = input.into_dimensionality::<Ix3>().expect("checked: rank 3");
+        if self.argmax_for != dims {
+            self.pool(x, out_len);
+        }
+        let d = delta.into_dimensionality::<Ix3>().expect("checked: rank 3");
+        tensor::ensure_shape(&mut self.grad_input, &dims);
+        self.grad_input.fill(F::zero());
+        let mut g = self.grad_input.view_mut().into_dimensionality::<Ix3>().expect("grad_input is 3-D");
+        for b in 0..batch {
+            for j in 0..out_len {
+                Zip::indexed(d.slice(s![b, j, ..])).and(self.argmax.slice(s![b, j, ..])).for_each(
+                    |c, &d, &p| {
+                        g[[b, p, c]] += d;
+                    },
+                );
+            }
+        }
+        Ok(&self.grad_input)
+    }
+
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        let ([batch, _, channels], out_len) = self.check_input(input_shape)?;
+        Ok(vec![batch, out_len, channels])
+    }
+
+    fn output(&self) -> &ArrayD<F> {
+        &self.output
+    }
+
+    fn grad_input(&self) -> &ArrayD<F> {
+        &self.grad_input
+    }
+}
+
+impl<F: Float> fmt::Display for MaxPool1D<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MaxPool1D({}, {})", self.k_size, self.stride)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{array, assert_close};
+    use nn_core::gradcheck;
+
+    /// (1, 5, 2): channel 0 is 1 3 2 0 9, channel 1 is 4 4 -1 5 5.
+    fn two_channels() -> ArrayD<f64> {
+        array(&[1, 5, 2], &[1.0, 4.0, 3.0, 4.0, 2.0, -1.0, 0.0, 5.0, 9.0, 5.0])
+    }
+
+    #[test]
+    fn max_pool1d_takes_the_max_per_window_and_channel() {
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        let y = pool.forward(two_channels().view()).unwrap();
+        assert_eq!(y.shape(), &[1, 2, 2]);
+        assert_close(y, &[3.0, 4.0, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn max_pool1d_routes_delta_to_the_first_max() {
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        let x = two_channels();
+        pool.forward(x.view()).unwrap();
+        let delta = array(&[1, 2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let g = pool.backward_delta(x.view(), delta.view()).unwrap();
+        // Channel 1's first window ties (4, 4): the first gets it. Position 4 is in no window.
+        assert_close(g, &[0.0, 2.0, 1.0, 0.0, 3.0, 0.0, 0.0, 4.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pool1d_adds_up_overlapping_windows() {
+        let mut pool = MaxPool1D::<f64>::new(3, 1);
+        let x = array(&[1, 4, 1], &[0.0, 5.0, 1.0, 2.0]);
+        assert_close(pool.forward(x.view()).unwrap(), &[5.0, 5.0]);
+        let g = pool.backward_delta(x.view(), array(&[1, 2, 1], &[1.0, 10.0]).view()).unwrap();
+        assert_close(g, &[0.0, 11.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pool1d_finds_the_max_again_for_a_new_shape() {
+        let mut pool = MaxPool1D::<f64>::new(2, 1);
+        pool.forward(array(&[1, 2, 1], &[1.0, 0.0]).view()).unwrap();
+        let x = array(&[1, 3, 1], &[0.0, 1.0, 0.5]);
+        let g = pool.backward_delta(x.view(), array(&[1, 2, 1], &[1.0, 1.0]).view()).unwrap();
+        assert_close(g, &[0.0, 2.0, 0.0]);
+    }
+
+    #[test]
+    fn max_pool1d_propagates_nan() {
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        let y = pool.forward(array(&[1, 2, 1], &[1.0, f64::NAN]).view()).unwrap();
+        assert!(y[[0, 0, 0]].is_nan());
+    }
+
+    #[test]
+    fn max_pool1d_gives_the_report_shape() {
+        let pool = MaxPool1D::<f32>::new(2, 2);
+        assert_eq!(pool.output_shape(&[8, 62, 32]).unwrap(), [8, 31, 32]);
+        assert_eq!(pool.output_shape(&[8, 63, 32]).unwrap(), [8, 31, 32]);
+    }
+
+    #[test]
+    fn max_pool1d_displays_in_the_report_notation() {
+        assert_eq!(MaxPool1D::<f32>::new(2, 2).to_string(), "MaxPool1D(2, 2)");
+        assert_eq!(MaxPool1D::<f32>::new(3, 1).to_string(), "MaxPool1D(3, 1)");
+    }
+
+    #[test]
+    fn max_pool1d_reuses_its_buffers() {
+        let mut pool = MaxPool1D::<f32>::new(2, 2);
+        let x = ArrayD::<f32>::ones(ndarray::IxDyn(&[4, 10, 3]));
+        let delta = ArrayD::<f32>::ones(ndarray::IxDyn(&[4, 5, 3]));
+        let out = pool.forward(x.view()).unwrap().as_ptr();
+        let argmax = pool.argmax.as_ptr();
+        let grad = pool.backward_delta(x.view(), delta.view()).unwrap().as_ptr();
+        assert_eq!(pool.forward(x.view()).unwrap().as_ptr(), out);
+        assert_eq!(pool.argmax.as_ptr(), argmax);
+        assert_eq!(pool.backward_delta(x.view(), delta.view()).unwrap().as_ptr(), grad);
+    }
+
+    #[test]
+    fn max_pool1d_gradients_match_finite_differences() {
+        // Distinct values, well apart, keep every window away from a tie.
+        let mut rng = gradcheck::seeded(11);
+        for (k_size, stride, length) in [(2, 2, 9), (3, 1, 7), (2, 3, 8)] {
+            let mut pool = MaxPool1D::<f64>::new(k_size, stride);
+            let n = 2 * length * 3;
+            let mut values: Vec<f64> = (0..n).map(|i| i as f64 * 0.1).collect();
+            values.sort_by_cached_key(|_| rand::RngExt::random::<u32>(&mut rng));
+            let x = array(&[2, length, 3], &values);
+            let report = gradcheck::check(&mut pool, &x, 1e-6).unwrap();
+            assert!(report.passes(1e-6), "{report}");
+        }
+    }
+
+    #[test]
+    fn max_pool1d_rejects_a_short_sequence() {
+        let err = MaxPool1D::<f32>::new(4, 2).output_shape(&[2, 3, 5]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MaxPool1D(4, 2) expects a length of at least 4 (k_size) but receives length 3"
+        );
+    }
+
+    #[test]
+    fn max_pool1d_rejects_a_matrix() {
+        let err = MaxPool1D::<f32>::new(2, 2).output_shape(&[2, 64]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MaxPool1D(2, 2) expects (batch, length, channels) but receives (2, 64); add a channel axis: (2, 64, 1)"
+        );
+        let err = MaxPool1D::<f32>::new(2, 2).output_shape(&[2, 64, 1, 1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MaxPool1D(2, 2) expects (batch, length, channels) but receives (2, 64, 1, 1)"
+        );
+    }
+
+    #[test]
+    fn max_pool1d_rejects_a_delta_of_the_wrong_shape() {
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        let x = two_channels();
+        let delta = array::<f64>(&[1, 3, 2], &[0.0; 6]);
+        let err = pool.backward_update_gradient(x.view(), delta.view()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MaxPool1D(2, 2): delta has shape (1, 3, 2) but the output has shape (1, 2, 2)"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "MaxPool1D(2, 0): k_size and stride must be at least 1")]
+    fn max_pool1d_panics_on_a_zero_stride() {
+        let _ = MaxPool1D::<f32>::new(2, 0);
+    }
+}
