@@ -43,12 +43,12 @@ pub fn check_metadata(json: &[u8]) -> Result<usize, Vec<String>> {
                 continue;
             }
             let dep_name = dep["name"].as_str().unwrap_or("?");
-            if let Some(dep_level) = level(dep_name) {
-                if dep_level >= own {
-                    problems.push(format!(
-                        "{name} (level {own}) depends on {dep_name} (level {dep_level}), which is not below it"
-                    ));
-                }
+            if let Some(dep_level) = level(dep_name)
+                && dep_level >= own
+            {
+                problems.push(format!(
+                    "{name} (level {own}) depends on {dep_name} (level {dep_level}), which is not below it"
+                ));
             }
         }
     }

@@ -110,10 +110,10 @@ impl Report {
 
     fn consider(&mut self, element: Element) {
         self.checked += 1;
-        // A NaN error must win, so compare with `!(<=)`.
+        // A NaN error must win: it is the worst news a check can give.
         let worse = match &self.worst {
             None => true,
-            Some(w) => !(element.error() <= w.error()),
+            Some(w) => element.error().is_nan() || element.error() > w.error(),
         };
         if worse {
             self.worst = Some(element);

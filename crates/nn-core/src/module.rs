@@ -104,7 +104,7 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
     /// The report's default step is [`DEFAULT_GRADIENT_STEP`].
     fn update_parameters(&mut self, gradient_step: F) {
         self.visit_parameters_mut(&mut |p| {
-            Zip::from(p.value).and(&p.grad).for_each(|w, &g| *w = *w - gradient_step * g);
+            Zip::from(p.value).and(&p.grad).for_each(|w, &g| *w -= gradient_step * g);
         });
     }
 

@@ -54,6 +54,8 @@ impl<F: Float> Sequential<F> {
 
     /// Appends `module` and returns the chain, for building in one expression.
     #[must_use]
+    // Named after Torch's `Sequential:add`; it builds a chain, it is not `+`.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, module: impl Module<F> + 'static) -> Self {
         self.modules.push(Box::new(module));
         self
