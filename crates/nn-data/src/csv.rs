@@ -1,0 +1,313 @@
+//! Numeric CSV files: features in every column but the last, the class label in the last.
+
+use std::path::Path;
+
+use ndarray::Array2;
+
+use crate::input::{gunzip_if_needed, read_file};
+use crate::{DataError, Dataset, MAX_CLASSES};
+
+/// How [`read_csv`] and [`parse_csv`] read a file.
+///
+/// ```
+/// use nn_data::CsvOptions;
+/// // Pixels 0..=255 into [0, 1], ten classes.
+/// let options = CsvOptions { scale: 1.0 / 255.0, classes: Some(10) };
+/// assert_eq!(CsvOptions::default(), CsvOptions { scale: 1.0, classes: None });
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvOptions {
+    /// Every feature is multiplied by it (not the label); 1 by default.
+    pub scale: f32,
+    /// The number of classes: labels must be below it. `None` (the default)
+    /// takes the largest label + 1 and accepts labels below [`MAX_CLASSES`].
+    pub classes: Option<usize>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self { scale: 1.0, classes: None }
+    }
+}
+
+/// Reads a CSV file of numbers into a [`Dataset`], see [`parse_csv`] for the format.
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read, and every error of [`parse_csv`].
+pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset, DataError> {
+    let (bytes, file) = read_file(path.as_ref())?;
+    parse_csv(&bytes, &file, options)
+}
+
+/// Parses CSV `bytes` into a [`Dataset`]; `file` names them in errors.
+///
+/// The format: comma-separated numbers, one sample per line, the features
+/// first and the class label last, so a file of c columns gives x
+/// (rows, c − 1). Fields are trimmed; blank lines are skipped; `\r\n` line
+/// ends are fine. The first non-blank line is a header, and skipped, if any
+/// of its fields is not a number (so a typo in the first data row is taken
+/// for a header). Labels are non-negative integers, written `3` or `3.0`.
+/// Features are multiplied by `options.scale`. Gzipped bytes (starting with
+/// 1f 8b) are decompressed first, whatever the file's name. Lines and
+/// columns in errors count from 1.
+///
+/// ```
+/// use nn_data::{CsvOptions, parse_csv};
+/// let data = parse_csv(b"a,b,label\n1,2,0\n3,4,1\n", "tiny.csv", &CsvOptions::default()).unwrap();
+/// assert_eq!((data.len(), data.features(), data.classes), (2, 2, 2));
+/// ```
+///
+/// # Errors
+/// - [`DataError::Gzip`] if the bytes start like gzip but do not decompress;
+/// - [`DataError::NotUtf8`] for a line that is not UTF-8;
+/// - [`DataError::NotANumber`] for a field that is not a number;
+/// - [`DataError::NotFinite`] for NaN or an infinity (also after scaling);
+/// - [`DataError::NoFeatures`] if the first row has a single column;
+/// - [`DataError::Ragged`] for a row whose column count differs from the first row's;
+/// - [`DataError::BadLabel`] for a negative or fractional label;
+/// - [`DataError::LabelOutOfRange`] for a label not below `options.classes`
+///   (or [`MAX_CLASSES`]);
+/// - [`DataError::Empty`] if there is no data row.
+pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Dataset, DataError> {
+    let bytes = gunzip_if_needed(bytes, file)?;
+    let limit = options.classes.unwrap_or(MAX_CLASSES);
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    let mut columns = None;
+    let mut seen_first_line = false;
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = index + 1;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| DataError::NotUtf8 { file: file.to_string(), line })?;
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if !seen_first_line {
+            seen_first_line = true;
+            if text.split(',').any(|field| field.trim().parse::<f32>().is_err()) {
+                continue;
+            }
+        }
+        let found = text.split(',').count();
+        let expected = *columns.get_or_insert(found);
+        if found != expected {
+            return Err(DataError::Ragged { file: file.to_string(), line, found, expected });
+        }
+        if found < 2 {
+            return Err(DataError::NoFeatures { file: file.to_string(), line });
+        }
+        for (column, field) in text.split(',').enumerate() {
+            let place = Place { file, line, column: column + 1, text: field.trim() };
+            if column + 1 < found {
+                values.push(place.feature(options.scale)?);
+            } else {
+                labels.push(place.label(limit)?);
+            }
+        }
+    }
+    let (Some(columns), false) = (columns, labels.is_empty()) else {
+        return Err(DataError::Empty { file: file.to_string() });
+    };
+    let x = Array2::from_shape_vec((labels.len(), columns - 1), values)
+        .expect("every row pushed columns - 1 features");
+    let classes = options.classes.unwrap_or_else(|| labels.iter().max().map_or(0, |&max| max + 1));
+    Ok(Dataset { x, labels, classes })
+}
+
+/// A field and where it is, for the error messages.
+struct Place<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    text: &'a str,
+}
+
+impl Place<'_> {
+    /// The field as a finite feature, times `scale`.
+    fn feature(&self, scale: f32) -> Result<f32, DataError> {
+        let value = self.text.parse::<f32>().map_err(|_| self.not_a_number())? * scale;
+        if value.is_finite() { Ok(value) } else { Err(self.not_finite()) }
+    }
+
+    /// The field as a label below `limit`: `3` or `3.0`, not `-1` or `2.5`.
+    fn label(&self, limit: usize) -> Result<usize, DataError> {
+        let label = match self.text.parse::<usize>() {
+            Ok(label) => label,
+            Err(_) => {
+                let value = self.text.parse::<f64>().map_err(|_| self.not_a_number())?;
+                if !value.is_finite() {
+                    return Err(self.not_finite());
+                }
+                if value < 0.0 || value.fract() != 0.0 {
+                    return Err(DataError::BadLabel {
+                        file: self.file.to_string(),
+                        line: self.line,
+                        text: self.text.to_string(),
+                    });
+                }
+                // Saturates for huge values, which the range check below rejects.
+                value as usize
+            }
+        };
+        if label < limit {
+            Ok(label)
+        } else {
+            Err(DataError::LabelOutOfRange {
+                file: self.file.to_string(),
+                label,
+                line: self.line,
+                classes: limit,
+            })
+        }
+    }
+
+    fn not_a_number(&self) -> DataError {
+        DataError::NotANumber {
+            file: self.file.to_string(),
+            line: self.line,
+            column: self.column,
+            text: self.text.to_string(),
+        }
+    }
+
+    fn not_finite(&self) -> DataError {
+        DataError::NotFinite {
+            file: self.file.to_string(),
+            line: self.line,
+            column: self.column,
+            text: self.text.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TempFile, gzip};
+    use ndarray::array;
+
+    /// The error message `read_csv` gives for a file holding `text`, with
+    /// the file's path replaced by `{f}`.
+    fn error_for(text: &[u8], options: &CsvOptions) -> String {
+        let file = TempFile::new("bad.csv", text);
+        let err = read_csv(file.path(), options).unwrap_err();
+        err.to_string().replace(&file.name(), "{f}")
+    }
+
+    fn error(text: &str) -> String {
+        error_for(text.as_bytes(), &CsvOptions::default())
+    }
+
+    #[test]
+    fn csv_reads_features_and_labels() {
+        let file = TempFile::new("good.csv", b"1,2,0\n3,4,2\n");
+        let data = read_csv(file.path(), &CsvOptions::default()).unwrap();
+        assert_eq!(data.x, array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(data.labels, vec![0, 2]);
+        assert_eq!(data.classes, 3);
+    }
+
+    #[test]
+    fn csv_skips_a_header_blank_lines_and_carriage_returns() {
+        let text = b"pixel0, pixel1, label\r\n\r\n 1 , 2 , 1 \r\n3,4,0.0\r\n\n";
+        let data = parse_csv(text, "x.csv", &CsvOptions::default()).unwrap();
+        assert_eq!(data.x, array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(data.labels, vec![1, 0]);
+    }
+
+    #[test]
+    fn csv_scales_features_not_labels() {
+        let options = CsvOptions { scale: 1.0 / 16.0, classes: Some(10) };
+        let data = parse_csv(b"16,8,9\n", "x.csv", &options).unwrap();
+        assert_eq!(data.x, array![[1.0, 0.5]]);
+        assert_eq!((data.labels[0], data.classes), (9, 10));
+    }
+
+    #[test]
+    fn csv_reads_gzip_by_its_magic_bytes() {
+        let file = TempFile::new("zipped.csv", &gzip(b"1,2,0\n3,4,1\n"));
+        let data = read_csv(file.path(), &CsvOptions::default()).unwrap();
+        assert_eq!(data.x, array![[1.0, 2.0], [3.0, 4.0]]);
+    }
+
+    #[test]
+    fn csv_rejects_ragged_rows() {
+        assert_eq!(error("1,2,0\n3,4\n"), "{f}: line 2 has 2 columns but the first row has 3");
+    }
+
+    #[test]
+    fn csv_rejects_non_numbers() {
+        assert_eq!(error("1,2,0\n3,x,1\n"), "{f}: line 2, column 2: 'x' is not a number");
+        assert_eq!(error("1,2,0\n3,4,\n"), "{f}: line 2, column 3: '' is not a number");
+    }
+
+    #[test]
+    fn csv_rejects_nan_and_infinity() {
+        assert_eq!(error("h,h,h\n1,NaN,0\n"), "{f}: line 2, column 2: 'NaN' is not finite");
+        assert_eq!(error("1,2,0\n-inf,4,1\n"), "{f}: line 2, column 1: '-inf' is not finite");
+        assert_eq!(error("1,2,0\n1e39,4,1\n"), "{f}: line 2, column 1: '1e39' is not finite");
+        assert_eq!(error("1,2,0\n3,4,inf\n"), "{f}: line 2, column 3: 'inf' is not finite");
+    }
+
+    #[test]
+    fn csv_rejects_negative_and_fractional_labels() {
+        assert_eq!(error("1,2,-1\n"), "{f}: line 1: label '-1' is not a non-negative integer");
+        assert_eq!(error("1,2,0\n3,4,2.5\n"), "{f}: line 2: label '2.5' is not a non-negative integer");
+    }
+
+    #[test]
+    fn csv_rejects_labels_out_of_range() {
+        let options = CsvOptions { classes: Some(3), ..CsvOptions::default() };
+        assert_eq!(error_for(b"1,2,0\n1,2,3\n", &options), "{f}: label 3 at line 2 is out of range (0..3)");
+        assert_eq!(error("1,2,16777216\n"), "{f}: label 16777216 at line 1 is out of range (0..16777216)");
+        assert_eq!(
+            error("1,2,1e300\n"),
+            format!("{{f}}: label {} at line 1 is out of range (0..16777216)", usize::MAX)
+        );
+    }
+
+    #[test]
+    fn csv_rejects_files_without_data() {
+        assert_eq!(error(""), "{f}: no data rows");
+        assert_eq!(error("\n \r\n"), "{f}: no data rows");
+        assert_eq!(error("pixel,label\n"), "{f}: no data rows");
+    }
+
+    #[test]
+    fn csv_rejects_a_label_without_features() {
+        assert_eq!(error("1\n2\n"), "{f}: line 1 has a single column: need the features, then the label");
+    }
+
+    #[test]
+    fn csv_rejects_invalid_utf8() {
+        assert_eq!(error_for(b"1,2,0\n\xff,4,1\n", &CsvOptions::default()), "{f}: line 2 is not valid utf-8");
+    }
+
+    #[test]
+    fn csv_names_a_missing_file() {
+        let path = std::env::temp_dir().join(format!("nn-data-{}-absent.csv", std::process::id()));
+        let err = read_csv(&path, &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, DataError::Io { .. }), "{err:?}");
+        assert!(err.to_string().starts_with(&format!("{}: ", path.display())), "{err}");
+    }
+
+    #[test]
+    fn csv_never_panics_on_odd_bytes() {
+        let cases: [&[u8]; 8] = [
+            b",",
+            b",,\n,,",
+            b"\x1f\x8b",
+            b"1,2\n\x00",
+            b"1,2,3,\n",
+            b"-0,0,-0",
+            b"+1,2,+3",
+            b"\n\n\n1e-50,0",
+        ];
+        for bytes in cases {
+            let _ = parse_csv(bytes, "odd.csv", &CsvOptions::default());
+        }
+        let data = parse_csv(b"-0,0,-0", "x.csv", &CsvOptions::default()).unwrap();
+        assert_eq!(data.labels, vec![0]);
+    }
+}
