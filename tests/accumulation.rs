@@ -27,7 +27,12 @@ fn check_accumulation(module: &mut dyn Module<f64>, x: &ArrayD<f64>) {
 
     module.backward_update_gradient(x.view(), delta.view()).unwrap();
     for ((name, _, g1), (_, _, g2)) in once.iter().zip(params(module)) {
-        assert_eq!(g2, g1 * 2.0, "{module}: {name} after two calls");
+        // Accumulating adds into the running sum, so the rounding may differ from 2·g in the last bit.
+        let worst = (&g2 - &(g1 * 2.0)).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        assert!(
+            worst <= 1e-12 * (1.0 + g1.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
+            "{module}: {name} after two calls: {g2} vs 2 × {g1}"
+        );
     }
 
     let step = 0.125; // a power of two, so w − step·g is exact to compare

@@ -150,7 +150,10 @@ fn sequential_prints_in_the_report_notation() {
         .add(ReLU::new())
         .add(Linear::new(100, 10, &mut rng));
     assert_eq!(net.to_string(), "Linear(64, 100) -> ReLU() -> Linear(100, 10)");
-    assert_eq!(report_conv_net((3, 32), 992).to_string(), "Conv1D(3, 1, 32) -> MaxPool1D(2, 2) -> Flatten() -> Linear(992, 10)");
+    assert_eq!(
+        report_conv_net((3, 32), 992).to_string(),
+        "Conv1D(3, 1, 32) -> MaxPool1D(2, 2) -> Flatten() -> Linear(992, 10)"
+    );
 }
 
 #[test]

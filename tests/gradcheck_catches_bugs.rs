@@ -116,7 +116,10 @@ fn a_wrong_input_gradient_is_caught_and_located() {
     assert_eq!(worst.index[1], 1, "{report}");
     assert!((worst.analytic / worst.numeric - 1.01).abs() < 1e-6, "{report}");
     let text = report.to_string();
-    assert!(text.starts_with("Scale(3): worst of 15 elements is input at [") && text.contains("analytic"), "{text}");
+    assert!(
+        text.starts_with("Scale(3): worst of 15 elements is input at [") && text.contains("analytic"),
+        "{text}"
+    );
 }
 
 #[test]

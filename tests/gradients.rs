@@ -21,7 +21,7 @@ const EPS: f64 = 1e-6;
 const TOLERANCE: f64 = 1e-6;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 48, ..ProptestConfig::default() }
+    ProptestConfig { cases: 128, ..ProptestConfig::default() }
 }
 
 fn assert_passes(report: Report) -> Result<(), TestCaseError> {

@@ -24,7 +24,8 @@ fn level(name: &str) -> Option<u32> {
 /// Checks `cargo metadata --no-deps` output; returns how many crates were
 /// checked, or every violation found.
 pub fn check_metadata(json: &[u8]) -> Result<usize, Vec<String>> {
-    let metadata: Value = serde_json::from_slice(json).map_err(|e| vec![format!("unreadable metadata: {e}")])?;
+    let metadata: Value =
+        serde_json::from_slice(json).map_err(|e| vec![format!("unreadable metadata: {e}")])?;
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     let mut problems = Vec::new();
     let mut checked = 0;

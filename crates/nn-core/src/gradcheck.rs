@@ -175,7 +175,11 @@ pub fn check<M: Module<f64> + ?Sized>(
     module.forward(input.view())?;
     module.backward_update_gradient(input.view(), projection.view())?;
     let mut param_grads = Vec::new();
-    module.visit_parameters(&mut |p| param_grads.push((p.name.to_string(), p.grad.to_owned())));
+    let mut param_values = Vec::new();
+    module.visit_parameters(&mut |p| {
+        param_grads.push((p.name.to_string(), p.grad.to_owned()));
+        param_values.push(p.value.to_owned());
+    });
     let grad_input = module.backward_delta(input.view(), projection.view())?.clone();
     module.zero_grad();
 
@@ -198,20 +202,22 @@ pub fn check<M: Module<f64> + ?Sized>(
 
     for (param_index, (name, grad)) in param_grads.iter().enumerate() {
         for (index, &analytic) in grad.indexed_iter() {
-            let nudge = |module: &mut M, by: f64| {
+            // Set, not add: restoring must give back the exact original value.
+            let set = |module: &mut M, to: f64| {
                 let mut seen = 0;
                 module.visit_parameters_mut(&mut |mut p| {
                     if seen == param_index {
-                        p.value[&index] += by;
+                        p.value[&index] = to;
                     }
                     seen += 1;
                 });
             };
-            nudge(module, eps);
+            let original = param_values[param_index][&index];
+            set(module, original + eps);
             let plus = objective(module, input)?;
-            nudge(module, -2.0 * eps);
+            set(module, original - eps);
             let minus = objective(module, input)?;
-            nudge(module, eps);
+            set(module, original);
             report.consider(Element {
                 place: Place::Parameter(name.clone()),
                 index: index.slice().to_vec(),

@@ -52,7 +52,9 @@ impl<F: Float> AutoEncoder<F> {
     pub fn summary(&self, input_shape: &[usize]) -> Result<Summary, ShapeError> {
         let (latent, _) = self.check(input_shape)?;
         let mut summary = Summary::new(input_shape);
-        for (half, chain, shape) in [("encoder", &self.encoder, input_shape), ("decoder", &self.decoder, &latent)] {
+        for (half, chain, shape) in
+            [("encoder", &self.encoder, input_shape), ("decoder", &self.decoder, &latent)]
+        {
             for row in chain.summary(shape)?.rows {
                 summary.push(format!("{half}.{}", row.index), row.layer, row.output_shape, row.parameters);
             }
@@ -90,11 +92,19 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<&ArrayD<F>, ShapeError> {
-        self.decoder.backward_delta(self.encoder.output().view(), delta).map_err(|e| rename(e, "the decoder"))?;
-        self.encoder.backward_delta(input, self.decoder.grad_input().view()).map_err(|e| rename(e, "the encoder"))
+        self.decoder
+            .backward_delta(self.encoder.output().view(), delta)
+            .map_err(|e| rename(e, "the decoder"))?;
+        self.encoder
+            .backward_delta(input, self.decoder.grad_input().view())
+            .map_err(|e| rename(e, "the encoder"))
     }
 
-    fn backward(&mut self, input: ArrayViewD<'_, F>, delta: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+    fn backward(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
         self.decoder.backward(self.encoder.output().view(), delta).map_err(|e| rename(e, "the decoder"))?;
         self.encoder.backward(input, self.decoder.grad_input().view()).map_err(|e| rename(e, "the encoder"))
     }
@@ -113,7 +123,9 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
 
     fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
         for (half, chain) in [("encoder", &self.encoder), ("decoder", &self.decoder)] {
-            chain.visit_parameters(&mut |p| visitor(Parameter { name: p.name.within(Segment::Name(half)), ..p }));
+            chain.visit_parameters(&mut |p| {
+                visitor(Parameter { name: p.name.within(Segment::Name(half)), ..p })
+            });
         }
     }
 

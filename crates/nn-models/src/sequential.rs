@@ -186,7 +186,11 @@ impl<F: Float> Module<F> for Sequential<F> {
         self.backward_chain(input, delta, false)
     }
 
-    fn backward(&mut self, input: ArrayViewD<'_, F>, delta: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+    fn backward(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
         self.backward_chain(input, delta, true)
     }
 

@@ -53,10 +53,25 @@ impl fmt::Display for Summary {
         let index_w = self.rows.iter().map(|r| r.index.len()).chain([1]).max().unwrap_or(1);
         let layer_w = self.rows.iter().map(|r| r.layer.len()).chain([5]).max().unwrap_or(5);
         let shape_w = shapes.iter().map(String::len).chain([12]).max().unwrap_or(12);
-        writeln!(f, "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}", "#", "layer", "output shape", "parameters")?;
-        writeln!(f, "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}", "", "input", Dims(&self.input_shape).to_string(), "")?;
+        writeln!(
+            f,
+            "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}",
+            "#", "layer", "output shape", "parameters"
+        )?;
+        writeln!(
+            f,
+            "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}",
+            "",
+            "input",
+            Dims(&self.input_shape).to_string(),
+            ""
+        )?;
         for (row, shape) in self.rows.iter().zip(&shapes) {
-            writeln!(f, "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}", row.index, row.layer, shape, row.parameters)?;
+            writeln!(
+                f,
+                "{:<index_w$}  {:<layer_w$}  {:<shape_w$}  {:>10}",
+                row.index, row.layer, shape, row.parameters
+            )?;
         }
         write!(f, "total parameters: {}", self.total_parameters())
     }
