@@ -126,9 +126,15 @@ pub enum TrainError {
     /// A grid parameter is named twice.
     #[error("grid parameter \"{0}\" is given twice")]
     DuplicateParam(String),
-    /// Fewer than 2 cross-validation folds.
-    #[error("cv must be at least 2 folds, got {0}")]
-    Folds(usize),
+    /// A split of the data (nn-data) failed, e.g. too few samples for the folds.
+    #[error("{context}: {source}")]
+    Data {
+        /// What was being split, e.g. `grid search with cv = 5`.
+        context: String,
+        /// nn-data's error.
+        #[source]
+        source: nn_data::DataError,
+    },
     /// A thread count of 0.
     #[error("threads must be at least 1, got 0")]
     ZeroThreads,
