@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use crate::{CsvOptions, Dataset, parse_csv};
 
 /// `data/digits.csv.gz`: 1797 rows of 64 pixels (0..=16) and a label (0..=9).
-static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
+static DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
 
 /// The 8×8 digits data set: x (1797, 64) with pixels scaled from 0..=16 to
 /// [0, 1] (pixel / 16, row-major 8×8 images), labels 0..=9, 10 classes
@@ -18,7 +18,7 @@ static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
 /// Credit: Optical Recognition of Handwritten Digits (the UCI "optdigits"
 /// test set), by E. Alpaydin and C. Kaynak (1998), UCI Machine Learning
 /// Repository, licensed CC BY 4.0, as redistributed by scikit-learn (see
-/// `data/DIGITS-CREDIT.md`).
+/// `crates/nn-data/data/README.md`).
 ///
 /// ```
 /// let digits = nn_data::digits();
