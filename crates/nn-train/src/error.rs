@@ -77,9 +77,9 @@ pub enum TrainError {
     Shape {
         /// Where it happened.
         context: String,
-        /// The module's or loss's own error.
+        /// The module's or loss's own error (boxed: it keeps `TrainError` small).
         #[source]
-        source: ShapeError,
+        source: Box<ShapeError>,
     },
     /// The loss, a gradient or a parameter became NaN or infinite.
     ///
@@ -131,9 +131,9 @@ pub enum TrainError {
     Data {
         /// What was being split, e.g. `grid search with cv = 5`.
         context: String,
-        /// nn-data's error.
+        /// nn-data's error (boxed: it keeps `TrainError` small).
         #[source]
-        source: nn_data::DataError,
+        source: Box<nn_data::DataError>,
     },
     /// A thread count of 0.
     #[error("threads must be at least 1, got 0")]
@@ -178,9 +178,9 @@ pub enum TrainError {
     Plot {
         /// The file.
         path: PathBuf,
-        /// nn-plot's error.
+        /// nn-plot's error (boxed: it keeps `TrainError` small).
         #[source]
-        source: nn_plot::PlotError,
+        source: Box<nn_plot::PlotError>,
     },
 }
 
@@ -242,11 +242,30 @@ impl fmt::Display for Num {
 impl TrainError {
     /// Wraps a [`ShapeError`] with where it happened.
     pub fn shape(context: impl Into<String>, source: ShapeError) -> Self {
-        TrainError::Shape { context: context.into(), source }
+        TrainError::Shape { context: context.into(), source: Box::new(source) }
+    }
+
+    /// The [`ShapeError`] inside, if this is a [`TrainError::Shape`].
+    pub fn as_shape_error(&self) -> Option<&ShapeError> {
+        match self {
+            TrainError::Shape { source, .. } => Some(source),
+            _ => None,
+        }
     }
 
     /// Whether this is a [`TrainError::Diverged`].
     pub fn is_diverged(&self) -> bool {
         matches!(self, TrainError::Diverged { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_stays_small_enough_to_return() {
+        // clippy's result_large_err fires at 128 bytes, in our callers' closures too.
+        assert!(std::mem::size_of::<TrainError>() < 128, "{}", std::mem::size_of::<TrainError>());
     }
 }

@@ -128,8 +128,10 @@ where
         ),
         None => None,
     };
-    let folds = nn_data::stratified_k_fold(labels, cv, options.seed)
-        .map_err(|source| TrainError::Data { context: format!("grid search with cv = {cv}"), source })?;
+    let folds = nn_data::stratified_k_fold(labels, cv, options.seed).map_err(|source| TrainError::Data {
+        context: format!("grid search with cv = {cv}"),
+        source: Box::new(source),
+    })?;
     let classes = labels.iter().max().map_or(0, |m| m + 1);
     let folds: Vec<FoldData<F>> = folds
         .iter()
@@ -265,7 +267,7 @@ fn draw_loss_graphs(dir: &std::path::Path, points: &[PointResult]) -> Result<(),
         let path = dir.join(format!("{}.png", p.point.file_stem(width)));
         let title = format!("point {}: {}", p.point.index(), p.point);
         line_chart(&path, &title, "epoch", "training loss", &series, true)
-            .map_err(|source| TrainError::Plot { path: path.clone(), source })?;
+            .map_err(|source| TrainError::Plot { path: path.clone(), source: Box::new(source) })?;
     }
     Ok(())
 }
