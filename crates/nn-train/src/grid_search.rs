@@ -449,6 +449,20 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_that_cannot_be_drawn_is_named() {
+        let (x, labels) = blobs();
+        let dir = PathBuf::from("/nonexistent-nn-train-graphs");
+        let options = GridOptions { save_loss_graphs: Some(dir), ..Default::default() };
+        let grid = ParamGrid::new().add("batch", [8]).add("lr", [0.05]);
+        let err = grid_search(build, &grid, x.view(), &labels, Metric::Accuracy, 2, &options).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot draw /nonexistent-nn-train-graphs/point-00_batch=8_lr=0.05.png: "),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn job_seeds_depend_on_point_and_fold() {
         assert_eq!(job_seed(1, 2, 3), job_seed(1, 2, 3));
         let seeds = [job_seed(0, 0, 0), job_seed(0, 0, 1), job_seed(0, 1, 0), job_seed(1, 0, 0)];

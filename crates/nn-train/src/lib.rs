@@ -9,6 +9,25 @@
 //! data is checked first: a mistake is a [`TrainError`] naming the argument,
 //! and a diverging run is [`TrainError::Diverged`] naming the epoch, batch and
 //! layer, with the network left at its last finite weights.
+//!
+//! ```
+//! use nn_layers::{Linear, ReLU};
+//! use nn_losses::LogSoftmaxCrossEntropy;
+//! use nn_models::Sequential;
+//! use nn_train::{TrainConfig, accuracy, predict, train};
+//! use rand::{SeedableRng, rngs::StdRng};
+//!
+//! let digits = nn_data::digits();
+//! let x = digits.x.clone().into_dyn();
+//! let y = digits.one_hot().into_dyn();
+//! let mut rng = StdRng::seed_from_u64(1);
+//! let mut net = Sequential::new().add(Linear::new(64, 32, &mut rng)).add(ReLU::new()).add(Linear::new(32, 10, &mut rng));
+//! let config = TrainConfig { epochs: 5, learning_rate: 0.1, ..Default::default() };
+//! let history = train(&mut net, &mut LogSoftmaxCrossEntropy::new(), (x.view(), y.view()), &config)?;
+//! assert!(history.train_loss[4] < history.train_loss[0]);
+//! assert!(accuracy(&predict(&mut net, x.view())?, &digits.labels) > 0.8);
+//! # Ok::<(), nn_train::TrainError>(())
+//! ```
 
 mod adam;
 mod as_dyn;
