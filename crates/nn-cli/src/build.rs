@@ -42,7 +42,7 @@ pub fn row_shape(first: Option<&LayerSpec>, features: usize) -> Result<Vec<usize
         Some(LayerSpec::MaxPool1D { .. } | LayerSpec::Upsample1D { .. }) => 1,
         _ => return Ok(vec![features]),
     };
-    if features % channels != 0 {
+    if !features.is_multiple_of(channels) {
         return Err(format!(
             "the data has {features} features per row, which cannot be split into {channels} channels for {}",
             first.map(ToString::to_string).unwrap_or_default()

@@ -1,4 +1,13 @@
-//! The `nn` command's library: the network notation, and the commands built on it.
+//! The `nn` command's library: the report's network notation, the data
+//! options, and the commands built on them (`train`, `grid`).
+//!
+//! The binary (`src/main.rs`) only parses the command line and prints errors.
 
+pub mod args;
 pub mod build;
+pub mod data_source;
+pub mod error;
+pub mod experiment;
+pub mod grid_cmd;
 pub mod notation;
+pub mod train_cmd;

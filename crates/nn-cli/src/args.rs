@@ -1,0 +1,150 @@
+//! The command line: `nn train`, `nn grid`, `nn repro`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::experiment::LossName;
+
+/// Train, search and reproduce the report's networks on the 8×8 digits (or your data).
+#[derive(Debug, Parser)]
+#[command(name = "nn", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train one network written in the report's notation and report its test metrics.
+    Train(TrainArgs),
+    /// Cross-validated grid search over hyper-parameters and sizes in the notation.
+    Grid(GridArgs),
+}
+
+/// Where the data comes from.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// `digits` (bundled 8×8 digits), FILE.csv[.gz] (numbers, label last, header skipped),
+    /// or IMAGES.idx3-ubyte[.gz] with --labels.
+    #[arg(long, default_value = "digits")]
+    pub data: String,
+    /// IDX labels file going with IDX images.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Fraction of each class held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+}
+
+/// Training hyper-parameters shared by `train` and `grid`.
+#[derive(Debug, Clone, Args)]
+pub struct HyperArgs {
+    /// Loss: default logsoftmax-ce for classifiers (ce after a final Softmax),
+    /// bce for auto-encoders ending in Sigmoid, else mse.
+    #[arg(long, value_enum)]
+    pub loss: Option<LossName>,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f64,
+    /// Mini-batch size (the last, partial batch is used too).
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Most epochs to train.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Update rule: sgd, momentum or adam.
+    #[arg(long, default_value = "sgd")]
+    pub optimizer: String,
+    /// Seeds the weights, the split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Early stopping: stop when the epoch loss changes by less than this.
+    #[arg(long)]
+    pub eps: Option<f64>,
+}
+
+/// `nn train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The classifier, e.g. "Linear(64,100) -> ReLU -> Linear(100,10)".
+    #[arg(long)]
+    pub net: Option<String>,
+    /// An auto-encoder's encoder (with --decoder), e.g. "Linear(64,50) -> TanH".
+    #[arg(long)]
+    pub encoder: Option<String>,
+    /// An auto-encoder's decoder, e.g. "Linear(50,64) -> Sigmoid".
+    #[arg(long)]
+    pub decoder: Option<String>,
+    /// Hyper-parameters.
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the layer table (output shape and parameters of each layer) and exit.
+    #[arg(long)]
+    pub summary: bool,
+    /// Write the per-epoch history as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub history: Option<PathBuf>,
+    /// Draw the train and test loss curves.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// Auto-encoders: draw test digits above their reconstructions.
+    #[arg(long, value_name = "FILE.png")]
+    pub reconstructions: Option<PathBuf>,
+    /// Print one JSON object with the results at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nn grid`.
+#[derive(Debug, Clone, Args)]
+pub struct GridArgs {
+    /// The classifier, with `{name}` placeholders filled from --grid,
+    /// e.g. "Linear(64,{hidden}) -> ReLU -> Linear({hidden},10)".
+    #[arg(long)]
+    pub net: String,
+    /// A grid parameter, name=v1,v2,...; repeat for more. `lr`, `batch_size`,
+    /// `epochs` and `optimizer` set training; any name can fill a `{name}` of --net.
+    #[arg(long = "grid", value_name = "NAME=V1,V2", required = true)]
+    pub grid: Vec<String>,
+    /// Folds of the stratified cross-validation.
+    #[arg(long, default_value_t = 3)]
+    pub cv: usize,
+    /// Threads running the (point, fold) jobs (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write one row per (point, fold): .csv or .jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Draw one loss-curve picture per point into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub loss_graphs: Option<PathBuf>,
+    /// Hyper-parameters (the grid overrides them).
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+    /// Data (the search runs on the training part; --test-fraction holds out the rest).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Print the ranking as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nn repro`.
+#[derive(Debug, Clone, Args)]
+pub struct ReproArgs {
+    /// Directory for REPORT.md and its figures (created if missing).
+    #[arg(long, default_value = "repro")]
+    pub out: PathBuf,
+    /// Few epochs per experiment: the same pipeline in seconds, for tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run only the sections starting with this number, e.g. 3.2.3 or 3.3.
+    #[arg(long)]
+    pub only: Option<String>,
+}

@@ -1,0 +1,60 @@
+//! `--data digits | FILE.csv[.gz] | IMAGES.idx3-ubyte[.gz] --labels LABELS.idx1-ubyte[.gz]`.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
+use nn_data::{CsvOptions, Dataset, digits, read_csv, read_idx_pair, stratified_split};
+
+use crate::error::{CliError, CliResult};
+
+/// Loads the data named by `--data` (and `--labels` for IDX images).
+///
+/// `digits` is the bundled 8×8 set (pixels / 16); a CSV has numbers then the
+/// label in the last column, a header line skipped; IDX images are scaled by 1/255.
+///
+/// # Errors
+/// [`CliError::Data`] naming the file and the place of what is wrong.
+pub fn load(data: &str, labels: Option<&Path>) -> CliResult<Dataset> {
+    match (data, labels) {
+        ("digits", None) => Ok(digits()),
+        ("digits", Some(_)) => {
+            Err(CliError::usage("--labels goes with IDX image files, not with --data digits"))
+        }
+        (path, Some(labels)) => Ok(read_idx_pair(path, labels)?),
+        (path, None) if is_idx(path) => Err(CliError::usage(format!(
+            "{path} looks like an IDX image file: give its labels with --labels LABELS.idx1-ubyte"
+        ))),
+        (path, None) => Ok(read_csv(path, &CsvOptions::default())?),
+    }
+}
+
+fn is_idx(path: &str) -> bool {
+    path.contains("idx3") || path.contains("-ubyte")
+}
+
+/// A stratified train/test split of `data`, seeded.
+pub struct Split {
+    /// Training rows.
+    pub train: Dataset,
+    /// Held-out rows.
+    pub test: Dataset,
+}
+
+/// Splits `data` into train and test parts with `test_fraction` of each class held out.
+///
+/// # Errors
+/// [`CliError::Data`] if the fraction is outside (0, 1) or a class is too small.
+pub fn split(data: &Dataset, test_fraction: f64, seed: u64) -> CliResult<Split> {
+    let (train, test) = stratified_split(&data.labels, test_fraction, seed)?;
+    Ok(Split { train: data.select(&train), test: data.select(&test) })
+}
+
+/// Rows of `x` shaped for the network: (rows, `row_shape`…).
+///
+/// # Panics
+/// If `row_shape` does not hold exactly the row's features (checked by the caller).
+pub fn shaped(x: &Array2<f32>, row_shape: &[usize]) -> ArrayD<f32> {
+    let mut shape = vec![x.len_of(Axis(0))];
+    shape.extend_from_slice(row_shape);
+    x.to_owned().into_shape_with_order(IxDyn(&shape)).expect("row_shape holds the features of one row")
+}
