@@ -406,6 +406,16 @@ mod tests {
         )
         .unwrap();
         line_chart(
+            &dir.join("long-title.png"),
+            "Conv1D(3, 1, 32) -> ReLU() -> MaxPool1D(2, 2) -> Flatten() -> Linear(992, 10), \
+             CrossEntropyLoss(), SGD lr = 0.05, batch 32",
+            "epoch",
+            "loss",
+            &train_test(),
+            true,
+        )
+        .unwrap();
+        line_chart(
             &dir.join("gaps.png"),
             "With NaN gaps",
             "epoch",

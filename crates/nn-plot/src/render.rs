@@ -45,11 +45,37 @@ pub(crate) const Y_NAME_STRIP: u32 = 30;
 /// Width of the column left of a chart holding the y tick labels.
 pub(crate) const Y_TICK_AREA: u32 = 70;
 
-/// Draws `title` centred at the top of `root`; returns the strip for the
-/// y-axis name ([`Y_NAME_STRIP`] high) and the area below it for the chart.
+/// Font size of a figure title, when it fits the width.
+pub(crate) const TITLE_FONT: f64 = 26.0;
+
+/// Smallest font size a long title is shrunk to; beyond that it is clipped.
+const MIN_TITLE_FONT: f64 = 12.0;
+
+/// Height of the band holding the title of a chart, whatever the title's
+/// font size: the charts below keep their place.
+const TITLE_BAND: u32 = 44;
+
+/// Draws `title` centred at the top of `root`, shrinking its font if it is
+/// wider than the figure; returns the strip for the y-axis name
+/// ([`Y_NAME_STRIP`] high) and the area below it for the chart.
 pub(crate) fn titled_frame<'a>(root: &Area<'a>, title: &str) -> Result<(Area<'a>, Area<'a>), Box<dyn Error>> {
-    let below_title = root.margin(8, 0, 0, 0).titled(title, (FONT, 26))?;
+    let (width, _) = root.dim_in_pixel();
+    let size = fitting_font_size(title, TITLE_FONT, f64::from(width.saturating_sub(24)))?;
+    let style = TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+    root.draw_text(title, &style, (width as i32 / 2, TITLE_BAND as i32 / 2 + 4))?;
+    let (_, below_title) = root.split_vertically(TITLE_BAND);
     Ok(below_title.split_vertically(Y_NAME_STRIP))
+}
+
+/// The font size, at most `size` and at least [`MIN_TITLE_FONT`], at which
+/// `text` is at most `max_width` pixels wide.
+pub(crate) fn fitting_font_size(text: &str, size: f64, max_width: f64) -> Result<f64, Box<dyn Error>> {
+    let width = f64::from((FONT, size).into_font().box_size(text)?.0);
+    if width <= max_width {
+        return Ok(size);
+    }
+    // Glyph widths scale with the size; round down so the text fits.
+    Ok((size * max_width / width).floor().max(MIN_TITLE_FONT))
 }
 
 /// Writes the y-axis name horizontally in `strip`, starting above the tick
@@ -235,6 +261,17 @@ mod tests {
         assert_eq!(err.to_string(), format!("cannot plot {}: drawing failed: boom", path.display()));
         assert!(!path.exists());
         assert!(leftovers(&dir).is_empty());
+    }
+
+    #[test]
+    fn long_titles_shrink_to_fit_down_to_a_minimum() {
+        assert!(register_font());
+        assert_eq!(fitting_font_size("loss", TITLE_FONT, 800.0).unwrap(), TITLE_FONT);
+        let long = "a title far too long for the figure, ".repeat(2);
+        let size = fitting_font_size(&long, TITLE_FONT, 500.0).unwrap();
+        assert!((MIN_TITLE_FONT..TITLE_FONT).contains(&size), "{size}");
+        assert!((FONT, size).into_font().box_size(&long).unwrap().0 <= 500);
+        assert_eq!(fitting_font_size(&long.repeat(10), TITLE_FONT, 500.0).unwrap(), MIN_TITLE_FONT);
     }
 
     #[test]
