@@ -11,6 +11,7 @@ pub const LEVELS: &[(&str, u32)] = &[
     ("nn-plot", 0),
     ("nn-layers", 1),
     ("nn-losses", 1),
+    ("nn-io", 1),
     ("nn-models", 2),
     ("nn-train", 3),
     ("nn-cli", 4),
