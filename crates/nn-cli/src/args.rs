@@ -22,6 +22,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Cross-validated grid search over hyper-parameters and sizes in the notation.
     Grid(GridArgs),
+    /// Reproduce the report's section 3 on the bundled digits: REPORT.md and its figures.
+    Repro(ReproArgs),
 }
 
 /// Where the data comes from.

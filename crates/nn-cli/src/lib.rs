@@ -1,5 +1,5 @@
 //! The `nn` command's library: the report's network notation, the data
-//! options, and the commands built on them (`train`, `grid`).
+//! options, and the commands built on them (`train`, `grid`, `repro`).
 //!
 //! The binary (`src/main.rs`) only parses the command line and prints errors.
 
@@ -10,4 +10,5 @@ pub mod error;
 pub mod experiment;
 pub mod grid_cmd;
 pub mod notation;
+pub mod repro;
 pub mod train_cmd;
