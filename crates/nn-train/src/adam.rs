@@ -7,7 +7,7 @@ use nn_core::{Float, Module};
 
 use crate::TrainError;
 use crate::momentum::state_slot;
-use crate::optimizer::{Optimizer, check_learning_rate};
+use crate::optimizer::{Optimizer, check_learning_rate, check_state};
 
 /// Adam with bias correction, PyTorch's formulation: at step t,
 /// m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g²,
@@ -86,6 +86,23 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     fn steps(&self) -> u64 {
         self.steps
     }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
+    }
+
+    fn state(&self) -> Vec<&[ArrayD<F>]> {
+        vec![&self.first_moment, &self.second_moment]
+    }
+
+    fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<F>>>) -> Result<(), TrainError> {
+        check_state(self, Optimizer::<F>::state_names(self), &state)?;
+        let mut lists = state.into_iter();
+        self.first_moment = lists.next().unwrap_or_default();
+        self.second_moment = lists.next().unwrap_or_default();
+        self.steps = steps;
+        Ok(())
+    }
 }
 
 impl<F: Float> fmt::Display for Adam<F> {
@@ -125,6 +142,28 @@ mod tests {
             assert!((w2[i] - expect).abs() < 1e-12, "{i}: {} vs {expect}", w2[i]);
         }
         assert_eq!(opt.steps(), 2);
+    }
+
+    #[test]
+    fn a_loaded_state_continues_exactly_with_its_bias_correction() {
+        let mut a = Params::<f32>::new(&[1.0, -2.0], &[0.5, 0.25]);
+        let mut opt = Adam::<f32>::new(0.01).unwrap();
+        for _ in 0..3 {
+            opt.step(&mut a);
+        }
+        let state: Vec<Vec<ArrayD<f32>>> = opt.state().into_iter().map(<[_]>::to_vec).collect();
+        let mut resumed = Adam::<f32>::new(0.01).unwrap();
+        resumed.load_state(opt.steps(), state).unwrap();
+        let mut b = Params::<f32>::new(&[0.0, 0.0], &[0.5, 0.25]);
+        b.visit_parameters_mut(&mut |mut p| p.value.assign(&ndarray::arr1(&a.values()).into_dyn()));
+        for _ in 0..2 {
+            opt.step(&mut a);
+            resumed.step(&mut b);
+        }
+        assert_eq!(a.values(), b.values());
+        assert_eq!(resumed.steps(), 5);
+        let err = resumed.load_state(1, vec![vec![]]).unwrap_err();
+        assert!(err.to_string().ends_with("expected 2 state lists (exp_avg, exp_avg_sq), got 1"), "{err}");
     }
 
     #[test]

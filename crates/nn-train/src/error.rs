@@ -173,6 +173,55 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// A model or checkpoint file cannot be read or written, is corrupt, or
+    /// does not fit the network: nn-io's message, which names the file.
+    #[error(transparent)]
+    ModelFile(Box<nn_io::IoError>),
+    /// The checkpoint interval is 0.
+    #[error("checkpoint interval must be at least 1 epoch, got 0")]
+    ZeroCheckpointEvery,
+    /// A model file without the metadata of a checkpoint, or with damaged metadata.
+    #[error("{} is not a checkpoint: {reason}", path.display())]
+    NotACheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong, e.g. `no "epochs" in its metadata`.
+        reason: String,
+    },
+    /// A checkpoint written with another optimizer than the one the run asks for.
+    #[error(
+        "{} was written by a run with optimizer {checkpoint} but this run uses {config}; resume with the same optimizer",
+        path.display()
+    )]
+    OptimizerMismatch {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The checkpoint's optimizer, e.g. `adam`.
+        checkpoint: String,
+        /// The run's optimizer.
+        config: String,
+    },
+    /// A checkpoint that has already run more epochs than asked for in all.
+    #[error(
+        "{} has already run {done} epochs, more than the {epochs} asked for; ask for at least {done} epochs in all",
+        path.display()
+    )]
+    CheckpointAhead {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Epochs it has run.
+        done: usize,
+        /// Epochs asked for in all.
+        epochs: usize,
+    },
+    /// An optimizer was given a state it cannot take.
+    #[error("{optimizer} cannot take this state: {reason}")]
+    OptimizerState {
+        /// The optimizer, e.g. `Adam(lr=0.001, …)`.
+        optimizer: String,
+        /// What does not fit.
+        reason: String,
+    },
     /// A loss graph could not be drawn.
     #[error("cannot draw {}: {source}", path.display())]
     Plot {
@@ -236,6 +285,12 @@ impl fmt::Display for Num {
         } else {
             write!(f, "{x}")
         }
+    }
+}
+
+impl From<nn_io::IoError> for TrainError {
+    fn from(error: nn_io::IoError) -> Self {
+        TrainError::ModelFile(Box::new(error))
     }
 }
 

@@ -6,7 +6,7 @@ use ndarray::{ArrayD, Zip};
 use nn_core::{Float, Module};
 
 use crate::TrainError;
-use crate::optimizer::{Optimizer, check_learning_rate};
+use crate::optimizer::{Optimizer, check_learning_rate, check_state};
 
 /// SGD with momentum as `torch.optim.SGD(momentum=μ)` (no dampening, no
 /// Nesterov): v ← μ·v + g, then w ← w − lr·v, with v = g on the first step.
@@ -95,6 +95,21 @@ impl<F: Float> Optimizer<F> for Momentum<F> {
     fn steps(&self) -> u64 {
         self.steps
     }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        &["velocity"]
+    }
+
+    fn state(&self) -> Vec<&[ArrayD<F>]> {
+        vec![&self.velocity]
+    }
+
+    fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<F>>>) -> Result<(), TrainError> {
+        check_state(self, Optimizer::<F>::state_names(self), &state)?;
+        self.velocity = state.into_iter().next().unwrap_or_default();
+        self.steps = steps;
+        Ok(())
+    }
 }
 
 impl<F: Float> fmt::Display for Momentum<F> {
@@ -124,6 +139,22 @@ mod tests {
         assert!((w[0] - (0.95 - 0.145)).abs() < 1e-15, "{w:?}");
         assert!((w[1] - (-2.025 + 0.0775)).abs() < 1e-15, "{w:?}");
         assert!((opt.velocity()[0][[0]] - 1.45).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_loaded_state_continues_exactly() {
+        let mut a = Params::new(&[1.0, -2.0], &[0.5, 0.25]);
+        let mut opt = Momentum::<f64>::new(0.1, 0.9).unwrap();
+        opt.step(&mut a);
+        let state: Vec<Vec<ArrayD<f64>>> = opt.state().into_iter().map(<[_]>::to_vec).collect();
+        let mut b = Params::new(&a.values(), &[0.5, 0.25]);
+        let mut resumed = Momentum::<f64>::new(0.1, 0.9).unwrap();
+        resumed.load_state(opt.steps(), state).unwrap();
+        opt.step(&mut a);
+        resumed.step(&mut b);
+        assert_eq!(a.values(), b.values());
+        assert_eq!(resumed.steps(), 2);
+        assert_eq!(opt.state_names(), &["velocity"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use ndarray::ArrayD;
 use nn_core::{Float, Module};
 
 use crate::{Adam, Momentum, Sgd, TrainError};
@@ -30,6 +31,64 @@ pub trait Optimizer<F: Float>: fmt::Display + fmt::Debug + Send {
 
     /// Number of steps taken so far.
     fn steps(&self) -> u64;
+
+    /// The names of the per-parameter state tensors, PyTorch's where it has
+    /// them: `["velocity"]` for [`Momentum`], `["exp_avg", "exp_avg_sq"]` for
+    /// [`Adam`], none for plain [`Sgd`].
+    fn state_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The state, one list per [`state_names`](Optimizer::state_names)
+    /// entry, each holding one tensor per parameter (shaped like it) in
+    /// [`Module::visit_parameters`] order; the lists are empty before the first step.
+    ///
+    /// With [`steps`](Optimizer::steps) this is everything a checkpoint needs
+    /// to continue the run bit for bit.
+    fn state(&self) -> Vec<&[ArrayD<F>]> {
+        Vec::new()
+    }
+
+    /// Continues from a saved state: `state` as [`state`](Optimizer::state)
+    /// gives it, `steps` as [`steps`](Optimizer::steps) gave it (Adam's bias
+    /// correction depends on it). The learning rate is kept.
+    ///
+    /// # Errors
+    /// [`TrainError::OptimizerState`] unless there is one list per state name
+    /// and every list has the same length; nothing is changed then.
+    fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<F>>>) -> Result<(), TrainError>;
+}
+
+/// Checks a state given to [`Optimizer::load_state`]: one list per name, all of one length.
+///
+/// # Errors
+/// [`TrainError::OptimizerState`] naming `optimizer`.
+pub(crate) fn check_state<F>(
+    optimizer: &dyn fmt::Display,
+    names: &[&str],
+    state: &[Vec<ArrayD<F>>],
+) -> Result<(), TrainError> {
+    let fail = |reason: String| TrainError::OptimizerState { optimizer: optimizer.to_string(), reason };
+    if state.len() != names.len() {
+        return Err(fail(format!(
+            "expected {} state lists ({}), got {}",
+            names.len(),
+            names.join(", "),
+            state.len()
+        )));
+    }
+    if let Some(first) = state.first()
+        && let Some((i, other)) = state.iter().enumerate().find(|(_, l)| l.len() != first.len())
+    {
+        return Err(fail(format!(
+            "{} has {} tensors but {} has {}",
+            names[0],
+            first.len(),
+            names[i],
+            other.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a learning rate: positive and finite.
@@ -83,12 +142,19 @@ impl OptimizerKind {
 impl FromStr for OptimizerKind {
     type Err = TrainError;
 
-    /// `sgd`, `momentum` or `adam`, in any case.
+    /// `sgd`, `momentum`, `momentum(μ)` (what `Display` prints for a μ other
+    /// than 0.9) or `adam`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sgd" => Ok(OptimizerKind::Sgd),
-            "momentum" => Ok(OptimizerKind::Momentum { momentum: DEFAULT_MOMENTUM }),
-            "adam" => Ok(OptimizerKind::Adam),
+        let name = s.trim().to_ascii_lowercase();
+        let momentum = name
+            .strip_prefix("momentum(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .and_then(|mu| mu.trim().parse::<f64>().ok());
+        match (name.as_str(), momentum) {
+            ("sgd", _) => Ok(OptimizerKind::Sgd),
+            ("momentum", _) => Ok(OptimizerKind::Momentum { momentum: DEFAULT_MOMENTUM }),
+            (_, Some(momentum)) => Ok(OptimizerKind::Momentum { momentum }),
+            ("adam", _) => Ok(OptimizerKind::Adam),
             _ => Err(TrainError::UnknownOptimizer(s.to_string())),
         }
     }
@@ -116,7 +182,17 @@ mod tests {
         assert_eq!("sgd".parse::<OptimizerKind>().unwrap(), OptimizerKind::Sgd);
         assert_eq!("Momentum".parse::<OptimizerKind>().unwrap(), OptimizerKind::Momentum { momentum: 0.9 });
         assert_eq!(" adam ".parse::<OptimizerKind>().unwrap(), OptimizerKind::Adam);
-        for kind in [OptimizerKind::Sgd, OptimizerKind::Momentum { momentum: 0.9 }, OptimizerKind::Adam] {
+        assert_eq!(
+            "momentum(0.5)".parse::<OptimizerKind>().unwrap(),
+            OptimizerKind::Momentum { momentum: 0.5 }
+        );
+        assert!("momentum(x)".parse::<OptimizerKind>().is_err());
+        for kind in [
+            OptimizerKind::Sgd,
+            OptimizerKind::Momentum { momentum: 0.9 },
+            OptimizerKind::Momentum { momentum: 0.25 },
+            OptimizerKind::Adam,
+        ] {
             assert_eq!(kind.to_string().parse::<OptimizerKind>().unwrap(), kind);
         }
     }
@@ -137,6 +213,23 @@ mod tests {
         assert_eq!(err.to_string(), "learning rate must be positive and finite, got -0.1");
         let err = OptimizerKind::Momentum { momentum: 1.0 }.build::<f32>(0.1).unwrap_err();
         assert_eq!(err.to_string(), "momentum must be in [0, 1), got 1");
+    }
+
+    #[test]
+    fn state_lists_are_checked() {
+        let names = ["exp_avg", "exp_avg_sq"];
+        let one = || vec![ArrayD::<f32>::zeros(ndarray::IxDyn(&[2]))];
+        let err = check_state(&"Adam(lr=0.1)", &names, &[one()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Adam(lr=0.1) cannot take this state: expected 2 state lists (exp_avg, exp_avg_sq), got 1"
+        );
+        let err = check_state(&"Adam(lr=0.1)", &names, &[one(), vec![]]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Adam(lr=0.1) cannot take this state: exp_avg has 1 tensors but exp_avg_sq has 0"
+        );
+        assert!(check_state(&"Adam(lr=0.1)", &names, &[one(), one()]).is_ok());
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use std::fmt;
 
+use ndarray::ArrayD;
 use nn_core::{Float, Module};
 
 use crate::TrainError;
-use crate::optimizer::{Optimizer, check_learning_rate};
+use crate::optimizer::{Optimizer, check_learning_rate, check_state};
 
 /// Plain SGD: each step calls [`Module::update_parameters`] with the learning
 /// rate, so w ← w − lr·g. No state.
@@ -43,6 +44,12 @@ impl<F: Float> Optimizer<F> for Sgd {
     fn steps(&self) -> u64 {
         self.steps
     }
+
+    fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<F>>>) -> Result<(), TrainError> {
+        check_state(self, &[], &state)?;
+        self.steps = steps;
+        Ok(())
+    }
 }
 
 impl fmt::Display for Sgd {
@@ -64,5 +71,15 @@ mod tests {
         Optimizer::<f64>::step(&mut opt, &mut m);
         assert_eq!(m.values(), vec![1.0 - 0.05, -2.0 - 0.025]);
         assert_eq!(Optimizer::<f64>::steps(&opt), 1);
+    }
+
+    #[test]
+    fn sgd_has_no_state_but_a_step_count() {
+        let mut opt = Sgd::new(0.1).unwrap();
+        assert!(Optimizer::<f32>::state(&opt).is_empty());
+        Optimizer::<f32>::load_state(&mut opt, 7, vec![]).unwrap();
+        assert_eq!(Optimizer::<f32>::steps(&opt), 7);
+        let err = Optimizer::<f32>::load_state(&mut opt, 1, vec![vec![]]).unwrap_err();
+        assert_eq!(err.to_string(), "SGD(lr=0.1) cannot take this state: expected 0 state lists (), got 1");
     }
 }
