@@ -33,6 +33,7 @@ mod adam;
 mod as_dyn;
 mod atomic;
 mod batches;
+mod checkpoint;
 mod config;
 mod data_check;
 mod error;
@@ -53,6 +54,7 @@ mod stepper;
 mod test_util;
 
 pub use adam::Adam;
+pub use checkpoint::{CheckpointInfo, Checkpointing, read_checkpoint, resume, train_checkpointed};
 pub use config::TrainConfig;
 pub use error::{NonFinite, TrainError};
 pub use evaluate::{Evaluation, evaluate};

@@ -1,5 +1,7 @@
 //! The training loop: the report's `sgd` and its full form, `train`.
 
+use std::path::Path;
+
 use ndarray::ArrayViewD;
 use nn_core::{Float, Loss, Module};
 use rand::SeedableRng;
@@ -7,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::batches::Batches;
+use crate::checkpoint::{self, Checkpointing};
 use crate::data_check::check_pair;
 use crate::evaluate::evaluate_checked;
 use crate::progress;
@@ -17,7 +20,8 @@ use crate::{History, OptimizerKind, TrainConfig, TrainError};
 /// mini-batch gradient descent with early stopping.
 ///
 /// `data` is (X, Y): X (n, …) as `net` takes it, e.g. (n, 64) or (n, 64, 1);
-/// Y (n, outputs). Each epoch shuffles the samples (seed 0), runs every
+/// Y (n, outputs). Each epoch shuffles the samples (seed 0 and the epoch
+/// number), runs every
 /// mini-batch of `batch_size` (the last, partial one included) and stops
 /// when |epoch loss − previous epoch loss| < `eps` (`eps` = 0: never).
 /// `step` is the learning rate of plain SGD. Trains `net` in place.
@@ -50,8 +54,10 @@ pub fn sgd<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
 /// Trains `net` in place on `data` = (X, Y), X (n, …) as `net` takes it and
 /// Y (n, outputs), as `config` says, and returns the per-epoch history.
 ///
-/// Each epoch shuffles the sample order with a generator seeded once from
-/// `config.seed` (same seed, same history, bit for bit), gathers each
+/// Each epoch shuffles the sample order with a generator seeded from
+/// `config.seed` and the epoch number (same seed, same history, bit for bit;
+/// and the order of an epoch does not depend on the ones before, which is
+/// what lets [`resume`](crate::resume) continue a run exactly), gathers each
 /// mini-batch into a buffer allocated once, and takes one
 /// [`Optim`](crate::Optim)-style guarded step per batch. The epoch loss is
 /// the mean of the batch losses weighted by batch size. With
@@ -86,25 +92,62 @@ pub fn train<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
 pub(crate) fn train_into<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
     net: &mut N,
     loss: &mut L,
-    (x, y): (ArrayViewD<'_, F>, ArrayViewD<'_, F>),
+    data: (ArrayViewD<'_, F>, ArrayViewD<'_, F>),
     config: &TrainConfig<F>,
     history: &mut History,
 ) -> Result<(), TrainError> {
+    run(net, loss, data, config, history, None, None)
+}
+
+/// The training loop behind [`train`], [`train_checkpointed`](crate::train_checkpointed)
+/// and [`resume`](crate::resume): checks everything, restores the run from
+/// `resume_from` if given (parameters, optimizer state, `history`), then runs
+/// epochs `history.epochs_run + 1 ..= config.epochs`, writing a checkpoint as
+/// `checkpointing` says.
+pub(crate) fn run<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
+    net: &mut N,
+    loss: &mut L,
+    (x, y): (ArrayViewD<'_, F>, ArrayViewD<'_, F>),
+    config: &TrainConfig<F>,
+    history: &mut History,
+    resume_from: Option<&Path>,
+    checkpointing: Option<&Checkpointing>,
+) -> Result<(), TrainError> {
     config.validate()?;
+    if checkpointing.is_some_and(|c| c.every == 0) {
+        return Err(TrainError::ZeroCheckpointEvery);
+    }
     let rows = check_pair("training data", &x, &y)?;
     if let Some((vx, vy)) = &config.validation {
         check_pair("validation data", &vx.view(), &vy.view())?;
     }
-    let mut stepper = Stepper::new(config.optimizer.build(config.learning_rate)?);
+    let mut optimizer = config.optimizer.build(config.learning_rate)?;
+    *history = History::default();
+    if let Some(path) = resume_from {
+        *history = checkpoint::restore(path, net, &mut *optimizer, config)?;
+        if converged(history, config.early_stop_eps) {
+            history.stopped_early = history.epochs_run < config.epochs;
+        }
+    }
+    let mut stepper = Stepper::new(optimizer);
     let batch_size = config.batch_size.min(rows);
     let mut x_batches = Batches::new(x, batch_size);
     let mut y_batches = Batches::new(y, batch_size);
     let mut order: Vec<usize> = (0..rows).collect();
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let bar = progress::bar(config.progress, config.epochs, "epoch");
+    let first = history.epochs_run + 1;
+    let last = if history.stopped_early { history.epochs_run } else { config.epochs };
+    let bar = progress::bar(config.progress && first <= last, config.epochs, "epoch");
+    if let Some(bar) = &bar {
+        bar.set_position(history.epochs_run as u64);
+    }
+    let mut written = None;
 
-    for epoch in 1..=config.epochs {
-        order.shuffle(&mut rng);
+    for epoch in first..=last {
+        // The order of epoch e depends on (seed, e) only: a resumed run needs no RNG state.
+        for (slot, i) in order.iter_mut().zip(0..) {
+            *slot = i;
+        }
+        order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(config.seed, epoch)));
         let mut sum = 0.0;
         for (b, indices) in order.chunks(batch_size).enumerate() {
             let at = At { epoch, batch: b + 1 };
@@ -128,18 +171,50 @@ pub(crate) fn train_into<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
             bar.set_message(format!("loss {epoch_loss:.5}"));
             bar.inc(1);
         }
-        let previous = history.train_loss.len().checked_sub(2).map(|i| history.train_loss[i]);
-        if let (Some(eps), Some(previous)) = (config.early_stop_eps, previous)
-            && (epoch_loss - previous).abs() < eps
-        {
+        let stop = converged(history, config.early_stop_eps);
+        if stop {
             history.stopped_early = epoch < config.epochs;
+        }
+        if let Some(c) = checkpointing
+            && (epoch % c.every == 0 || stop || epoch == last)
+        {
+            checkpoint::write(c, net, stepper.optimizer(), history, config, rows)?;
+            written = Some(epoch);
+        }
+        if stop {
             break;
         }
+    }
+    if let Some(c) = checkpointing
+        && written != Some(history.epochs_run)
+    {
+        // A resumed run with nothing left to do still leaves its checkpoint.
+        checkpoint::write(c, net, stepper.optimizer(), history, config, rows)?;
     }
     if let Some(bar) = bar {
         bar.finish();
     }
     Ok(())
+}
+
+/// Early stopping: whether the last two epoch losses differ by less than `eps`.
+fn converged(history: &History, eps: Option<f64>) -> bool {
+    match (eps, history.train_loss.as_slice()) {
+        (Some(eps), [.., previous, last]) => (last - previous).abs() < eps,
+        _ => false,
+    }
+}
+
+/// The seed of epoch `epoch`'s shuffle: SplitMix64 of the run's seed and the
+/// epoch, so each epoch's order depends on nothing else.
+pub(crate) fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    mix(mix(seed) ^ epoch as u64)
 }
 
 #[cfg(test)]
@@ -224,6 +299,26 @@ mod tests {
     }
 
     #[test]
+    fn epoch_orders_depend_on_seed_and_epoch_only() {
+        assert_eq!(epoch_seed(3, 5), epoch_seed(3, 5));
+        let seeds = [epoch_seed(0, 1), epoch_seed(0, 2), epoch_seed(1, 1), epoch_seed(1, 2)];
+        for i in 0..seeds.len() {
+            for j in 0..i {
+                assert_ne!(seeds[i], seeds[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn early_stopping_looks_at_the_last_two_losses() {
+        let h = |losses: &[f64]| History { train_loss: losses.to_vec(), ..Default::default() };
+        assert!(!converged(&h(&[1.0]), Some(0.5)));
+        assert!(converged(&h(&[3.0, 1.0, 0.75]), Some(0.5)));
+        assert!(!converged(&h(&[3.0, 1.0, 0.75]), Some(0.25)));
+        assert!(!converged(&h(&[1.0, 1.0]), None));
+    }
+
+    #[test]
     fn sequence_shaped_inputs_train() {
         let (x, y) = line(12);
         let x3 = x.into_shape_with_order(IxDyn(&[12, 2, 1])).unwrap();
@@ -255,12 +350,11 @@ mod tests {
         // Replay the finite steps on a fresh network: same weights, bit for bit.
         let mut replay = TinyLinear::new(2, 1);
         let mut stepper = Stepper::new(OptimizerKind::Sgd.build(1e6).unwrap());
-        let mut order: Vec<usize> = (0..10).collect();
-        let mut rng = StdRng::seed_from_u64(0);
         let (mut xb, mut yb) = (Batches::new(x.view(), 4), Batches::new(y.view(), 4));
         let mut done = 0;
-        'outer: loop {
-            order.shuffle(&mut rng);
+        'outer: for e in 1.. {
+            let mut order: Vec<usize> = (0..10).collect();
+            order.shuffle(&mut StdRng::seed_from_u64(epoch_seed(0, e)));
             for (b, idx) in order.chunks(4).enumerate() {
                 if done == steps_before {
                     break 'outer;
