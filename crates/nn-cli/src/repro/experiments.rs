@@ -346,8 +346,9 @@ pub fn sections(budget: &Budget, train_rows: usize) -> Vec<Section> {
                  `Linear` with the one-hot targets; `BCELoss()` needs one probability per output, so the \
                  network ends in `Sigmoid()`; `CrossEntropyLoss()` needs one distribution per row, so it \
                  ends in `Softmax()`; `LogSoftmaxCrossEntropy()` takes the raw scores and applies the \
-                 log-softmax itself, which is the numerically stable form of the previous one. The test \
-                 losses are in different units, so only the accuracies are compared."
+                 log-softmax itself, which is the numerically stable form of the previous one: in exact \
+                 arithmetic the two compute the same loss and the same gradient, so they train alike. \
+                 The test losses of the four are in different units, so only the accuracies are compared."
                     .into(),
             ],
         },

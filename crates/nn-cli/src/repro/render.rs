@@ -367,6 +367,19 @@ fn classifiers(
         }
     }
 
+    for (i, (a, ra)) in ok.iter().enumerate() {
+        for (b, rb) in &ok[i + 1..] {
+            let (ha, hb) = (&ra.outcome.history.val_accuracy, &rb.outcome.history.val_accuracy);
+            if !ha.is_empty() && ha == hb {
+                let _ = writeln!(
+                    body,
+                    "{} and {} have the same test accuracy at every epoch: the {} curve is hidden under \
+                     the {} one.\n",
+                    a.label, b.label, a.label, b.label
+                );
+            }
+        }
+    }
     let scored: Vec<(&str, Option<f64>)> = variants
         .iter()
         .map(|v| (v.label.as_str(), found(results, &v.spec).ok().and_then(|r| r.outcome.test_accuracy)))
