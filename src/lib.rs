@@ -1,9 +1,10 @@
 //! The whole library behind one crate: depend on `nn` for everything, or on
 //! one of `nn-core`, `nn-layers`, `nn-losses`, `nn-models`, `nn-data`,
-//! `nn-plot`, `nn-train` for just that part. See `ARCHITECTURE.md` for what each crate owns.
+//! `nn-io`, `nn-plot`, `nn-train` for just that part. See `ARCHITECTURE.md` for what each crate owns.
 
 pub use nn_core as core;
 pub use nn_data as data;
+pub use nn_io as io;
 pub use nn_layers as layers;
 pub use nn_losses as losses;
 pub use nn_models as models;
