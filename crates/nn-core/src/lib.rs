@@ -9,6 +9,7 @@ mod error;
 mod float;
 pub mod gradcheck;
 pub mod init;
+pub mod linalg;
 mod loss;
 mod module;
 mod param;

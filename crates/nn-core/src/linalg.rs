@@ -1,0 +1,568 @@
+//! Matrix products for the layers: c ← α·a·b + β·c, written into `c` without allocating.
+//!
+//! Every layer's product goes through [`matmul_into`], so layers do not care
+//! how it is computed. For `f32` it is this module's own kernel: matrixmultiply
+//! and the `gemm` crate both allocate a packing buffer on every call, which a
+//! training step must not do. The kernel keeps its packing buffers in
+//! thread-local vectors that only grow, so once warm a product allocates
+//! nothing. `f64` (used by gradient checks) goes to ndarray's `general_mat_mul`.
+//!
+//! The kernel is the classic register-blocked one: an 8-row × 2-vector tile of
+//! `c` lives in registers while k runs; the rows of `a` are broadcast, the rows
+//! of `b` are loaded as vectors. Operands are read in place when their layout
+//! allows (rows of `b` contiguous; rows or columns of `a` contiguous), and
+//! packed otherwise. SIMD goes through `pulp`, which picks AVX-512, AVX2 or
+//! scalar code at run time and is safe to call: this module has no `unsafe`.
+
+use std::cell::RefCell;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use pulp::{Simd, WithSimd};
+
+use crate::Float;
+
+/// Rows of `c` in a register tile.
+const MR: usize = 8;
+/// SIMD vectors across a register tile (its width is `NV` × the vector length).
+const NV: usize = 2;
+/// Most of the k axis one pass over `c` covers (the rest is added by the next pass).
+const KC: usize = 256;
+
+/// The element types [`matmul_into`] multiplies: `f32` and `f64`.
+///
+/// Implemented by nn-core for its two [`Float`] types; it is a supertrait of
+/// [`Float`] so that generic layers can multiply.
+pub trait Gemm: Sized {
+    /// c ← α·a·b + β·c; shapes already checked by [`matmul_into`].
+    fn gemm(
+        alpha: Self,
+        a: &ArrayView2<'_, Self>,
+        b: &ArrayView2<'_, Self>,
+        beta: Self,
+        c: &mut ArrayViewMut2<'_, Self>,
+    );
+}
+
+/// c ← α·a·b + β·c, with a (m, k), b (k, n) and c (m, n), in any memory layout
+/// (pass `x.t()` for a transpose). With β = 0 the old contents of `c` are not
+/// read, so they may be anything, NaN included.
+///
+/// Allocates nothing for `f32` once the thread's packing buffers have grown
+/// to the sizes in use, as long as every operand is contiguous in memory (in
+/// row- or column-major order) with non-negative strides; other views are
+/// handed to ndarray's `general_mat_mul`, which allocates.
+///
+/// # Panics
+/// If the shapes do not chain: a bug in the calling layer, which checks its
+/// inputs first. The message names the three shapes.
+pub fn matmul_into<F: Float>(
+    alpha: F,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    beta: F,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "matmul_into: a is {:?}, b is {:?} and c is {:?}; expected a (m, k), b (k, n), c (m, n)",
+        a.dim(),
+        b.dim(),
+        c.dim()
+    );
+    F::gemm(alpha, a, b, beta, c);
+}
+
+impl Gemm for f64 {
+    fn gemm(
+        alpha: f64,
+        a: &ArrayView2<'_, f64>,
+        b: &ArrayView2<'_, f64>,
+        beta: f64,
+        c: &mut ArrayViewMut2<'_, f64>,
+    ) {
+        general_mat_mul(alpha, a, b, beta, c);
+    }
+}
+
+impl Gemm for f32 {
+    fn gemm(
+        alpha: f32,
+        a: &ArrayView2<'_, f32>,
+        b: &ArrayView2<'_, f32>,
+        beta: f32,
+        c: &mut ArrayViewMut2<'_, f32>,
+    ) {
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        let (Some(a_mat), Some(b_mat)) = (Mat::of(a), Mat::of(b)) else {
+            return general_mat_mul(alpha, a, b, beta, c);
+        };
+        let (rs, cs) = (stride(c.strides()[0], m), stride(c.strides()[1], n));
+        let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
+            return general_mat_mul(alpha, a, b, beta, c);
+        };
+        let c_mat = MatMut { data, rs, cs };
+        product(Kernel::Best, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat });
+    }
+}
+
+/// A stride as an unsigned step, if it is non-negative (any stride of an axis
+/// of length ≤ 1 is never used, so it counts as 0).
+fn stride(s: isize, len: usize) -> Option<usize> {
+    if len <= 1 { Some(0) } else { usize::try_from(s).ok() }
+}
+
+/// A matrix read in place: element (i, j) is `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+struct Mat<'a> {
+    data: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// The view's memory as a slice with its strides, if it is contiguous with non-negative strides.
+    fn of(view: &ArrayView2<'a, f32>) -> Option<Self> {
+        let (rows, cols) = view.dim();
+        let rs = stride(view.strides()[0], rows)?;
+        let cs = stride(view.strides()[1], cols)?;
+        let data = view.to_slice_memory_order()?;
+        Some(Self { data, rs, cs })
+    }
+}
+
+/// The output matrix: element (i, j) is `data[i·rs + j·cs]`.
+struct MatMut<'a> {
+    data: &'a mut [f32],
+    rs: usize,
+    cs: usize,
+}
+
+/// One call's arguments.
+struct Product<'a, 'c> {
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: Mat<'a>,
+    b: Mat<'a>,
+    beta: f32,
+    c: MatMut<'c>,
+}
+
+/// Which instruction set to run: the best the CPU has, or a given one (tests run each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    Best,
+    #[cfg(test)]
+    Scalar,
+    #[cfg(all(test, any(target_arch = "x86", target_arch = "x86_64")))]
+    Avx2,
+}
+
+thread_local! {
+    /// Packed panels of `a` and of `b`; they only grow, so a warm thread allocates nothing.
+    static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `p` with the thread's packing buffers on `kernel`'s instruction set.
+fn product(kernel: Kernel, p: Product<'_, '_>) {
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        let (a_pack, b_pack) = &mut *packed;
+        let op = Blocked { p, a_pack, b_pack };
+        match kernel {
+            Kernel::Best => pulp::Arch::new().dispatch(op),
+            #[cfg(test)]
+            Kernel::Scalar => Simd::vectorize(pulp::Scalar::new(), op),
+            #[cfg(all(test, any(target_arch = "x86", target_arch = "x86_64")))]
+            Kernel::Avx2 => match pulp::x86::V3::try_new() {
+                Some(simd) => Simd::vectorize(simd, op),
+                None => Simd::vectorize(pulp::Scalar::new(), op),
+            },
+        }
+    });
+}
+
+/// The blocked product, generic over the SIMD instruction set.
+struct Blocked<'a, 'c, 'w> {
+    p: Product<'a, 'c>,
+    a_pack: &'w mut Vec<f32>,
+    b_pack: &'w mut Vec<f32>,
+}
+
+/// Makes `buffer` at least `len` long (it never shrinks).
+fn grow(buffer: &mut Vec<f32>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+}
+
+impl WithSimd for Blocked<'_, '_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Blocked { p, a_pack, b_pack } = self;
+        let Product { m, k, n, alpha, a, b, beta, mut c } = p;
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            return scale(m, n, beta, &mut c);
+        }
+        let nr = NV * S::F32_LANES;
+        let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(nr));
+        // Equal passes over k: 784 = 4 × 196 rather than 3 × 256 + 16.
+        let passes = k.div_ceil(KC);
+        let kc_max = k.div_ceil(passes);
+        grow(a_pack, m_panels * MR * kc_max);
+        grow(b_pack, n_panels * nr * kc_max);
+        // b is read in place when its rows are contiguous; so is a when its
+        // rows or its columns are. Partial tiles at the edges are packed. Large
+        // operands are packed anyway: rows thousands of floats apart defeat the
+        // caches (4 KiB strides alias in L1), and packing costs only 1/m (b)
+        // or 1/n (a) of the product once the other side is 128 or more.
+        let large = |rows: usize, cols: usize, other: usize| other >= 128 && rows * cols >= 32 * 1024;
+        let b_in_place = b.cs == 1 && !large(k, n, m);
+        let a_in_place = !large(m, k, n);
+        let a_by_columns = a_in_place && a.rs == 1;
+        let a_by_rows = a_in_place && !a_by_columns && a.cs == 1;
+        let mut p0 = 0;
+        while p0 < k {
+            let kc = kc_max.min(k - p0);
+            let beta = if p0 == 0 { beta } else { 1.0 };
+            for jp in 0..n_panels {
+                let cols = nr.min(n - jp * nr);
+                if !b_in_place || cols < nr {
+                    pack_b(&mut b_pack[jp * nr * kc..][..nr * kc], b, p0, kc, jp * nr, cols, nr);
+                }
+            }
+            for ip in 0..m_panels {
+                let rows = MR.min(m - ip * MR);
+                if rows < MR || !(a_by_columns || a_by_rows) {
+                    pack_a(&mut a_pack[ip * MR * kc..][..MR * kc], a, ip * MR, rows, p0, kc);
+                }
+            }
+            for jp in 0..n_panels {
+                let j = jp * nr;
+                let cols = nr.min(n - j);
+                let (b_panel, b_step) = if b_in_place && cols == nr {
+                    (&b.data[p0 * b.rs + j..], b.rs)
+                } else {
+                    (&b_pack[jp * nr * kc..][..nr * kc], nr)
+                };
+                for ip in 0..m_panels {
+                    let i = ip * MR;
+                    let rows = MR.min(m - i);
+                    let tile = if rows == MR && a_by_columns {
+                        tile(
+                            simd,
+                            Columns { data: &a.data[i + p0 * a.cs..], step: a.cs },
+                            b_panel,
+                            b_step,
+                            kc,
+                        )
+                    } else if rows == MR && a_by_rows {
+                        let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
+                        let rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
+                        tile(simd, Rows(rows), b_panel, b_step, kc)
+                    } else {
+                        let packed = Columns { data: &a_pack[ip * MR * kc..][..MR * kc], step: MR };
+                        tile(simd, packed, b_panel, b_step, kc)
+                    };
+                    store(simd, &tile, alpha, beta, &mut c, (i, rows), (j, cols));
+                }
+            }
+            p0 += kc;
+        }
+    }
+}
+
+/// The MR values of a tile's rows of `a` at one position along k.
+trait Panel {
+    fn column(&self, kk: usize) -> [f32; MR];
+}
+
+/// Rows of `a` whose MR values at each k are contiguous, `step` apart (a
+/// packed panel, or a column-major `a`).
+struct Columns<'a> {
+    data: &'a [f32],
+    step: usize,
+}
+
+impl Panel for Columns<'_> {
+    #[inline(always)]
+    fn column(&self, kk: usize) -> [f32; MR] {
+        let values: &[f32; MR] = self.data[kk * self.step..][..MR].try_into().expect("MR values");
+        *values
+    }
+}
+
+/// MR rows of a row-major `a`, each kc long.
+struct Rows<'a>([&'a [f32]; MR]);
+
+impl Panel for Rows<'_> {
+    #[inline(always)]
+    fn column(&self, kk: usize) -> [f32; MR] {
+        let mut column = [0.0; MR];
+        for (value, row) in column.iter_mut().zip(&self.0) {
+            *value = row[kk];
+        }
+        column
+    }
+}
+
+/// The MR × (NV vectors) tile Σₖ a[r, k]·b[k, ·], from `b`'s rows `b_step` apart.
+#[inline(always)]
+fn tile<S: Simd>(simd: S, a: impl Panel, b: &[f32], b_step: usize, kc: usize) -> [[S::f32s; NV]; MR] {
+    let nr = NV * S::F32_LANES;
+    let mut acc = [[simd.splat_f32s(0.0); NV]; MR];
+    for kk in 0..kc {
+        let (row, _) = S::as_simd_f32s(&b[kk * b_step..][..nr]);
+        let row: &[S::f32s; NV] = row.try_into().expect("NV vectors");
+        let column = a.column(kk);
+        for (acc, &a) in acc.iter_mut().zip(&column) {
+            let a = simd.splat_f32s(a);
+            for (acc, &b) in acc.iter_mut().zip(row) {
+                *acc = simd.mul_add_e_f32s(a, b, *acc);
+            }
+        }
+    }
+    acc
+}
+
+/// c[i.., j..] ← α·tile + β·c[i.., j..] for the `rows` × `cols` part of the
+/// tile that lies inside `c`; with β = 0 the old values are not read.
+#[inline(always)]
+fn store<S: Simd>(
+    simd: S,
+    tile: &[[S::f32s; NV]; MR],
+    alpha: f32,
+    beta: f32,
+    c: &mut MatMut<'_>,
+    (i, rows): (usize, usize),
+    (j, cols): (usize, usize),
+) {
+    let lanes = S::F32_LANES;
+    if c.cs == 1 {
+        let (alpha, vbeta) = (simd.splat_f32s(alpha), simd.splat_f32s(beta));
+        for (r, tile_row) in tile.iter().enumerate().take(rows) {
+            let row = &mut c.data[(i + r) * c.rs + j..][..cols];
+            for (v, &value) in tile_row.iter().enumerate() {
+                let (lo, hi) = (v * lanes, ((v + 1) * lanes).min(cols));
+                if lo >= hi {
+                    break;
+                }
+                let dst = &mut row[lo..hi];
+                let mut out = simd.mul_f32s(alpha, value);
+                if let ([whole], []) = S::as_mut_simd_f32s(dst) {
+                    if beta != 0.0 {
+                        out = simd.mul_add_e_f32s(vbeta, *whole, out);
+                    }
+                    *whole = out;
+                } else {
+                    if beta != 0.0 {
+                        out = simd.mul_add_e_f32s(vbeta, simd.partial_load_f32s(dst), out);
+                    }
+                    simd.partial_store_f32s(dst, out);
+                }
+            }
+        }
+    } else {
+        let mut values = [0.0f32; 64 * NV];
+        for (r, tile_row) in tile.iter().enumerate().take(rows) {
+            let (vectors, _) = S::as_mut_simd_f32s(&mut values[..NV * lanes]);
+            vectors.copy_from_slice(tile_row);
+            for (col, &value) in values[..cols].iter().enumerate() {
+                let dst = &mut c.data[(i + r) * c.rs + (j + col) * c.cs];
+                *dst = if beta == 0.0 { alpha * value } else { alpha * value + beta * *dst };
+            }
+        }
+    }
+}
+
+/// c ← β·c (a product with k = 0); β = 0 writes zeros without reading.
+fn scale(m: usize, n: usize, beta: f32, c: &mut MatMut<'_>) {
+    for i in 0..m {
+        for j in 0..n {
+            let x = &mut c.data[i * c.rs + j * c.cs];
+            *x = if beta == 0.0 { 0.0 } else { beta * *x };
+        }
+    }
+}
+
+/// Packs `rows` (≤ MR) rows of `a` from row i0, columns p0..p0 + kc, k-major
+/// (MR values per k), padding missing rows with zeros.
+#[inline(always)]
+fn pack_a(panel: &mut [f32], a: Mat<'_>, i0: usize, rows: usize, p0: usize, kc: usize) {
+    if rows < MR {
+        panel.fill(0.0);
+    }
+    for r in 0..rows {
+        let start = (i0 + r) * a.rs + p0 * a.cs;
+        for (kk, dst) in panel.iter_mut().skip(r).step_by(MR).take(kc).enumerate() {
+            *dst = a.data[start + kk * a.cs];
+        }
+    }
+}
+
+/// Packs `cols` (≤ nr) columns of `b` from column j0, rows p0..p0 + kc,
+/// k-major (nr values per k), padding missing columns with zeros.
+#[inline(always)]
+fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize) {
+    if cols < nr {
+        panel.fill(0.0);
+    }
+    if b.cs == 1 {
+        for (kk, dst) in panel.chunks_exact_mut(nr).enumerate() {
+            dst[..cols].copy_from_slice(&b.data[(p0 + kk) * b.rs + j0..][..cols]);
+        }
+    } else {
+        // Column by column: each read runs along b's contiguous axis (b.rs is 1
+        // for a transposed row-major matrix), the writes stay in one panel.
+        for col in 0..cols {
+            let start = p0 * b.rs + (j0 + col) * b.cs;
+            for (kk, dst) in panel.iter_mut().skip(col).step_by(nr).take(kc).enumerate() {
+                *dst = b.data[start + kk * b.rs];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ShapeBuilder, s};
+
+    /// A deterministic matrix with values in [-1, 1), in row- (`f = false`) or column-major order.
+    fn matrix(rows: usize, cols: usize, seed: u32, f: bool) -> Array2<f32> {
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(12_345);
+        let mut next = move |_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state % 2000) as f32 / 1000.0 - 1.0
+        };
+        if f {
+            Array2::from_shape_fn((rows, cols).f(), &mut next)
+        } else {
+            Array2::from_shape_fn((rows, cols), next)
+        }
+    }
+
+    /// α·a·b + β·c in f64, the reference.
+    fn reference(alpha: f32, a: &Array2<f32>, b: &Array2<f32>, beta: f32, c: &Array2<f32>) -> Array2<f64> {
+        let (a, b, c) = (a.mapv(f64::from), b.mapv(f64::from), c.mapv(f64::from));
+        a.dot(&b) * f64::from(alpha) + c * f64::from(beta)
+    }
+
+    fn check(
+        kernel: Kernel,
+        (m, k, n): (usize, usize, usize),
+        layouts: (bool, bool, bool),
+        alpha: f32,
+        beta: f32,
+    ) {
+        let a = matrix(m, k, 1, layouts.0);
+        let b = matrix(k, n, 2, layouts.1);
+        let mut c = matrix(m, n, 3, layouts.2);
+        let expected = reference(alpha, &a, &b, beta, &c);
+        let (a_mat, b_mat) = (Mat::of(&a.view()).unwrap(), Mat::of(&b.view()).unwrap());
+        let mut c_view = c.view_mut();
+        let (rs, cs) = (stride(c_view.strides()[0], m).unwrap(), stride(c_view.strides()[1], n).unwrap());
+        let c_mat = MatMut { data: c_view.as_slice_memory_order_mut().unwrap(), rs, cs };
+        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat });
+        let tolerance = 1e-5 * (k as f64 + 1.0);
+        for ((i, j), &e) in expected.indexed_iter() {
+            let found = f64::from(c[[i, j]]);
+            assert!(
+                (found - e).abs() <= tolerance,
+                "{kernel:?} {m}×{k}×{n} layouts {layouts:?}: c[{i}, {j}] = {found}, expected {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn matmul_matches_f64_on_every_kernel_shape_and_layout() {
+        let kernels = [
+            Kernel::Best,
+            Kernel::Scalar,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2,
+        ];
+        let shapes =
+            [(1, 1, 1), (3, 5, 7), (8, 4, 32), (9, 3, 33), (32, 64, 100), (17, 300, 70), (40, 520, 9)];
+        for kernel in kernels {
+            for shape in shapes {
+                for layouts in
+                    [(false, false, false), (true, true, false), (false, true, true), (true, false, true)]
+                {
+                    check(kernel, shape, layouts, 1.0, 0.0);
+                }
+                check(kernel, shape, (false, true, false), 0.5, 1.0);
+                check(kernel, shape, (true, false, false), -2.0, 0.25);
+            }
+        }
+    }
+
+    #[test]
+    fn beta_zero_ignores_what_c_held() {
+        let a = matrix(9, 4, 1, false);
+        let b = matrix(4, 33, 2, false);
+        let mut c = Array2::from_elem((9, 33), f32::NAN);
+        matmul_into(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+        assert!(c.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn an_empty_inner_axis_scales_c() {
+        let a = Array2::<f32>::zeros((2, 0));
+        let b = Array2::<f32>::zeros((0, 3));
+        let mut c = Array2::from_elem((2, 3), 4.0f32);
+        matmul_into(1.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+        assert!(c.iter().all(|&v| v == 2.0));
+        matmul_into(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+        assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn strided_views_fall_back_and_agree() {
+        let a = matrix(10, 12, 1, false);
+        let b = matrix(12, 9, 2, false);
+        let (a, b) = (a.slice(s![..;2, ..]), b.slice(s![.., ..;-1]));
+        let mut c = Array2::<f32>::zeros((5, 9));
+        matmul_into(1.0, &a, &b, 0.0, &mut c.view_mut());
+        let expected = a.dot(&b);
+        assert!(c.iter().zip(&expected).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+
+    #[test]
+    fn f64_products_use_ndarray() {
+        let a = Array2::from_shape_vec((2, 2), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let mut c = Array2::<f64>::ones((2, 2));
+        matmul_into(1.0, &a.view(), &a.t(), 1.0, &mut c.view_mut());
+        assert_eq!(c, Array2::from_shape_vec((2, 2), vec![6.0, 12.0, 12.0, 26.0]).unwrap());
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul_into: a is (2, 3), b is (2, 3) and c is (2, 3)")]
+    fn matmul_panics_on_shapes_that_do_not_chain() {
+        let a = Array2::<f32>::zeros((2, 3));
+        let mut c = Array2::<f32>::zeros((2, 3));
+        matmul_into(1.0, &a.view(), &a.view(), 0.0, &mut c.view_mut());
+    }
+
+    #[test]
+    fn warm_products_reuse_the_packing_buffers() {
+        let a = matrix(33, 70, 1, false);
+        let b = matrix(70, 50, 2, true);
+        let mut c = Array2::<f32>::zeros((33, 50));
+        matmul_into(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+        let before = PACKED.with(|p| (p.borrow().0.as_ptr(), p.borrow().1.as_ptr()));
+        matmul_into(1.0, &a.view(), &b.view(), 0.0, &mut c.view_mut());
+        assert_eq!(PACKED.with(|p| (p.borrow().0.as_ptr(), p.borrow().1.as_ptr())), before);
+    }
+}
