@@ -2,11 +2,12 @@
 
 use std::fmt;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix1, Ix3, s};
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix1, Ix2, Ix3};
+use nn_core::linalg::matmul_into;
 use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
 use rand::Rng;
 
+use crate::bias::add_column_sums;
 use crate::check;
 
 /// A 1-D convolution along the length axis (a cross-correlation, as in PyTorch), no padding:
@@ -196,16 +197,22 @@ impl<F: Float> Conv1D<F> {
     fn im2col(&mut self, x: ArrayView3<'_, F>, out_len: usize) {
         let (batch, length, chan_in) = x.dim();
         let k_size = self.k_size();
-        let dim = (batch * out_len, chan_in * k_size);
-        if self.cols.dim() != dim {
-            self.cols = Array2::zeros(dim);
-        }
-        for (r, row) in self.cols.rows_mut().into_iter().enumerate() {
-            let (b, j) = (r / out_len, r % out_len);
-            let start = j * self.stride;
-            let window = x.slice(s![b, start..start + k_size, ..]);
-            let mut row = row.into_shape_with_order((chan_in, k_size)).expect("a row of cols is contiguous");
-            row.assign(&window.t());
+        let width = chan_in * k_size;
+        tensor::ensure_dim(&mut self.cols, Ix2(batch * out_len, width));
+        // A copy only if the input is not in standard layout (never in a chain).
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        let cols = self.cols.as_slice_mut().expect("kept buffers are contiguous");
+        if width > 0 {
+            for (r, row) in cols.chunks_exact_mut(width).enumerate() {
+                let (b, j) = (r / out_len, r % out_len);
+                let window = &x[(b * length + j * self.stride) * chan_in..][..k_size * chan_in];
+                for (t, position) in window.chunks_exact(chan_in).enumerate() {
+                    for (i, &value) in position.iter().enumerate() {
+                        row[i * k_size + t] = value;
+                    }
+                }
+            }
         }
         self.cols_for = [batch, length, chan_in];
     }
@@ -217,9 +224,7 @@ impl<F: Float> Conv1D<F> {
         if delta.is_standard_layout() {
             return delta.into_shape_with_order(dim).expect("a standard-layout view reshapes");
         }
-        if scratch.dim() != dim {
-            *scratch = Array2::zeros(dim);
-        }
+        tensor::ensure_dim(scratch, Ix2(dim.0, dim.1));
         for (mut dst, src) in scratch.rows_mut().into_iter().zip(delta.lanes(Axis(2))) {
             dst.assign(&src);
         }
@@ -243,7 +248,7 @@ impl<F: Float> Module<F> for Conv1D<F> {
             .expect("output is contiguous");
         // Start from the bias and let the product add onto it: no temporary.
         y.assign(&self.bias);
-        general_mat_mul(F::one(), &self.cols, &Self::weight_matrix(&self.weight).t(), F::one(), &mut y);
+        matmul_into(F::one(), &self.cols.view(), &Self::weight_matrix(&self.weight).t(), F::one(), &mut y);
         Ok(&self.output)
     }
 
@@ -263,17 +268,15 @@ impl<F: Float> Module<F> for Conv1D<F> {
             self.im2col(input.into_dimensionality::<Ix3>().expect("checked: rank 3"), out_len);
         }
         let delta = delta.into_dimensionality::<Ix3>().expect("checked: rank 3");
-        for lane in delta.lanes(Axis(2)) {
-            self.grad_bias += &lane;
-        }
         let d = Self::delta_rows(delta, &mut self.delta_rows);
+        add_column_sums(&mut self.grad_bias, d.view());
         let (chan_out, chan_in, k_size) = self.grad_weight.dim();
         let mut grad_weight = self
             .grad_weight
             .view_mut()
             .into_shape_with_order((chan_out, chan_in * k_size))
             .expect("grad_weight is contiguous");
-        general_mat_mul(F::one(), &d.t(), &self.cols, F::one(), &mut grad_weight);
+        matmul_into(F::one(), &d.t(), &self.cols.view(), F::one(), &mut grad_weight);
         Ok(())
     }
 
@@ -292,21 +295,30 @@ impl<F: Float> Module<F> for Conv1D<F> {
         let (k_size, chan_in) = (self.k_size(), self.chan_in());
         let delta = delta.into_dimensionality::<Ix3>().expect("checked: rank 3");
         let d = Self::delta_rows(delta, &mut self.delta_rows);
-        let dim = (dims[0] * out_len, chan_in * k_size);
-        if self.grad_cols.dim() != dim {
-            self.grad_cols = Array2::zeros(dim);
-        }
-        general_mat_mul(F::one(), &d, &Self::weight_matrix(&self.weight), F::zero(), &mut self.grad_cols);
-
+        let width = chan_in * k_size;
+        tensor::ensure_dim(&mut self.grad_cols, Ix2(dims[0] * out_len, width));
+        matmul_into(
+            F::one(),
+            &d,
+            &Self::weight_matrix(&self.weight),
+            F::zero(),
+            &mut self.grad_cols.view_mut(),
+        );
         tensor::ensure_shape(&mut self.grad_input, &dims);
-        self.grad_input.fill(F::zero());
-        let mut g = self.grad_input.view_mut().into_dimensionality::<Ix3>().expect("grad_input is 3-D");
-        for (r, row) in self.grad_cols.rows().into_iter().enumerate() {
-            let (b, j) = (r / out_len, r % out_len);
-            let start = j * self.stride;
-            let row = row.into_shape_with_order((chan_in, k_size)).expect("a row of grad_cols is contiguous");
-            let mut window = g.slice_mut(s![b, start..start + k_size, ..]);
-            window += &row.t();
+        let g = self.grad_input.as_slice_mut().expect("kept buffers are contiguous");
+        g.fill(F::zero());
+        let length = dims[1];
+        let grad_cols = self.grad_cols.as_slice().expect("kept buffers are contiguous");
+        if width > 0 {
+            for (r, row) in grad_cols.chunks_exact(width).enumerate() {
+                let (b, j) = (r / out_len, r % out_len);
+                let window = &mut g[(b * length + j * self.stride) * chan_in..][..width];
+                for (t, position) in window.chunks_exact_mut(chan_in).enumerate() {
+                    for (i, value) in position.iter_mut().enumerate() {
+                        *value += row[i * k_size + t];
+                    }
+                }
+            }
         }
         Ok(&self.grad_input)
     }
@@ -425,7 +437,7 @@ mod tests {
         conv.forward(x.view()).unwrap();
         let delta = ArrayD::ones(ndarray::IxDyn(&[2, 3, 4]));
         let g = conv.backward_delta(x.view(), delta.view()).unwrap();
-        assert!(g.slice(s![.., 7, ..]).iter().all(|&v| v == 0.0));
+        assert!(g.slice(ndarray::s![.., 7, ..]).iter().all(|&v| v == 0.0));
     }
 
     #[test]

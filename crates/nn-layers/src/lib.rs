@@ -40,6 +40,7 @@
 //! # Ok::<(), nn_core::ShapeError>(())
 //! ```
 
+mod bias;
 mod check;
 mod conv1d;
 mod flatten;

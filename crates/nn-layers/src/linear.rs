@@ -2,11 +2,12 @@
 
 use std::fmt;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix1, Ix2};
+use nn_core::linalg::matmul_into;
 use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
 use rand::Rng;
 
+use crate::bias::add_column_sums;
 use crate::check::input_error;
 
 /// A fully connected layer: input (batch, in_features) -> output (batch, out_features),
@@ -154,7 +155,7 @@ impl<F: Float> Module<F> for Linear<F> {
             self.output.view_mut().into_dimensionality::<Ix2>().expect("output is (batch, out_features)");
         // Start from the bias and let the product add onto it: no temporary.
         y.assign(&self.bias);
-        general_mat_mul(F::one(), &x, &self.weight.t(), F::one(), &mut y);
+        matmul_into(F::one(), &x, &self.weight.t(), F::one(), &mut y);
         Ok(&self.output)
     }
 
@@ -172,10 +173,8 @@ impl<F: Float> Module<F> for Linear<F> {
         tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
         let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
         let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        general_mat_mul(F::one(), &d.t(), &x, F::one(), &mut self.grad_weight);
-        for row in d.rows() {
-            self.grad_bias += &row;
-        }
+        matmul_into(F::one(), &d.t(), &x, F::one(), &mut self.grad_weight.view_mut());
+        add_column_sums(&mut self.grad_bias, d);
         Ok(())
     }
 
@@ -195,7 +194,7 @@ impl<F: Float> Module<F> for Linear<F> {
         let shape = [batch, self.in_features()];
         tensor::ensure_shape(&mut self.grad_input, &shape);
         let mut g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
-        general_mat_mul(F::one(), &d, &self.weight, F::zero(), &mut g);
+        matmul_into(F::one(), &d, &self.weight.view(), F::zero(), &mut g);
         Ok(&self.grad_input)
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, Ix3, Zip, s};
+use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, Ix3};
 use nn_core::{Float, Module, ShapeError, tensor};
 
 use crate::check;
@@ -76,31 +76,34 @@ impl<F: Float> MaxPool1D<F> {
 
     /// Fills `output` and `argmax` for `x`.
     fn pool(&mut self, x: ArrayView3<'_, F>, out_len: usize) {
-        let (batch, _, channels) = x.dim();
+        let (batch, length, channels) = x.dim();
         tensor::ensure_shape(&mut self.output, &[batch, out_len, channels]);
-        if self.argmax.dim() != (batch, out_len, channels) {
-            self.argmax = Array3::zeros((batch, out_len, channels));
-        }
-        let mut y = self.output.view_mut().into_dimensionality::<Ix3>().expect("output is 3-D");
-        for b in 0..batch {
-            for j in 0..out_len {
+        tensor::ensure_dim(&mut self.argmax, Ix3(batch, out_len, channels));
+        // A copy only if the input is not in standard layout (never in a chain).
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        let y = self.output.as_slice_mut().expect("kept buffers are contiguous");
+        let argmax = self.argmax.as_slice_mut().expect("kept buffers are contiguous");
+        if channels > 0 {
+            let windows = y.chunks_exact_mut(channels).zip(argmax.chunks_exact_mut(channels));
+            for (r, (best, at)) in windows.enumerate() {
+                let (b, j) = (r / out_len, r % out_len);
                 let start = j * self.stride;
-                let mut best = y.slice_mut(s![b, j, ..]);
-                let mut at = self.argmax.slice_mut(s![b, j, ..]);
-                best.assign(&x.slice(s![b, start, ..]));
+                let row = |p: usize| &x[(b * length + p) * channels..][..channels];
+                best.copy_from_slice(row(start));
                 at.fill(start);
                 for p in start + 1..start + self.k_size {
-                    Zip::from(&mut best).and(&mut at).and(x.slice(s![b, p, ..])).for_each(|best, at, &v| {
+                    for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row(p)) {
                         // Strictly greater keeps the first maximum; a NaN wins so it shows downstream.
                         if v > *best || (v.is_nan() && !best.is_nan()) {
                             *best = v;
                             *at = p;
                         }
-                    });
+                    }
                 }
             }
         }
-        self.argmax_for = [batch, x.dim().1, channels];
+        self.argmax_for = [batch, length, channels];
     }
 }
 
@@ -144,17 +147,20 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
         if self.argmax_for != dims {
             self.pool(x, out_len);
         }
-        let d = delta.into_dimensionality::<Ix3>().expect("checked: rank 3");
+        let d = delta.as_standard_layout();
+        let d = d.as_slice().expect("standard layout is contiguous");
         tensor::ensure_shape(&mut self.grad_input, &dims);
-        self.grad_input.fill(F::zero());
-        let mut g = self.grad_input.view_mut().into_dimensionality::<Ix3>().expect("grad_input is 3-D");
-        for b in 0..batch {
-            for j in 0..out_len {
-                Zip::indexed(d.slice(s![b, j, ..])).and(self.argmax.slice(s![b, j, ..])).for_each(
-                    |c, &d, &p| {
-                        g[[b, p, c]] += d;
-                    },
-                );
+        let g = self.grad_input.as_slice_mut().expect("kept buffers are contiguous");
+        g.fill(F::zero());
+        let argmax = self.argmax.as_slice().expect("kept buffers are contiguous");
+        let length = dims[1];
+        if channels > 0 {
+            let windows = d.chunks_exact(channels).zip(argmax.chunks_exact(channels));
+            for (r, (d, at)) in windows.enumerate() {
+                let b = r / out_len;
+                for (c, (&d, &p)) in d.iter().zip(at).enumerate() {
+                    g[(b * length + p) * channels + c] += d;
+                }
             }
         }
         Ok(&self.grad_input)
