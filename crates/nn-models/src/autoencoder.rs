@@ -79,12 +79,18 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
         self.decoder.forward(code.view()).map_err(|e| rename(e, "the decoder"))
     }
 
+    /// The decoder's full backward pass (the encoder needs its delta), then
+    /// the encoder's parameter gradients, without ∂loss/∂input (see
+    /// [`Sequential`]'s); call [`backward`](Module::backward) for it.
     fn backward_update_gradient(
         &mut self,
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        self.backward(input, delta).map(|_| ())
+        self.decoder.backward(self.encoder.output().view(), delta).map_err(|e| rename(e, "the decoder"))?;
+        self.encoder
+            .backward_update_gradient(input, self.decoder.grad_input().view())
+            .map_err(|e| rename(e, "the encoder"))
     }
 
     fn backward_delta(

@@ -168,14 +168,18 @@ impl<F: Float> Module<F> for Sequential<F> {
         Ok(self.output())
     }
 
-    /// Runs the whole backward pass (it needs every module's delta anyway);
-    /// the gradient w.r.t. the input is kept as a by-product.
+    /// Walks the chain backwards, accumulating every module's parameter
+    /// gradients; each module but the first also computes its delta, which
+    /// the module before it needs. The first module's ∂loss/∂input is not
+    /// computed (nobody needs it when training, as PyTorch skips inputs that
+    /// do not require grad), so [`grad_input`](Module::grad_input) is left as
+    /// it was: call [`backward`](Module::backward) for it.
     fn backward_update_gradient(
         &mut self,
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        self.backward(input, delta).map(|_| ())
+        self.backward_chain(input, delta, Pass::Parameters).map(|_| ())
     }
 
     fn backward_delta(
@@ -183,7 +187,8 @@ impl<F: Float> Module<F> for Sequential<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<&ArrayD<F>, ShapeError> {
-        self.backward_chain(input, delta, false)
+        self.backward_chain(input, delta, Pass::Delta)?;
+        Ok(self.grad_input())
     }
 
     fn backward(
@@ -191,7 +196,8 @@ impl<F: Float> Module<F> for Sequential<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<&ArrayD<F>, ShapeError> {
-        self.backward_chain(input, delta, true)
+        self.backward_chain(input, delta, Pass::Both)?;
+        Ok(self.grad_input())
     }
 
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -238,20 +244,30 @@ impl<F: Float> Module<F> for Sequential<F> {
     }
 }
 
+/// What a backward walk through a chain computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Parameter gradients, and the deltas the modules before need (not the first module's).
+    Parameters,
+    /// Deltas only, down to ∂loss/∂input.
+    Delta,
+    /// Both, down to ∂loss/∂input.
+    Both,
+}
+
 impl<F: Float> Sequential<F> {
-    /// The backward pass from the last module to the first; `accumulate`
-    /// also adds to the parameter gradients on the way.
+    /// The backward pass from the last module to the first, as `pass` says.
     fn backward_chain(
         &mut self,
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
-        accumulate: bool,
-    ) -> Result<&ArrayD<F>, ShapeError> {
+        pass: Pass,
+    ) -> Result<(), ShapeError> {
         let Some(last) = self.modules.len().checked_sub(1) else {
             tensor::check_delta(self, input.shape(), &delta)?;
             tensor::ensure_shape(&mut self.identity_grad, delta.shape());
             self.identity_grad.assign(&delta);
-            return Ok(&self.identity_grad);
+            return Ok(());
         };
         for index in (0..=last).rev() {
             let (before, rest) = self.modules.split_at_mut(index);
@@ -264,13 +280,17 @@ impl<F: Float> Sequential<F> {
                 None => delta.view(),
                 Some(next) => next.grad_input().view(),
             };
-            let result = if accumulate { current.backward(x, d) } else { current.backward_delta(x, d) };
+            let result = match pass {
+                Pass::Parameters if index == 0 => current.backward_update_gradient(x, d),
+                Pass::Parameters | Pass::Both => current.backward(x, d).map(|_| ()),
+                Pass::Delta => current.backward_delta(x, d).map(|_| ()),
+            };
             if let Err(source) = result {
                 let shape_before = self.shape_before(index, &input);
                 return Err(self.chain_error(index, source, &shape_before));
             }
         }
-        Ok(self.grad_input())
+        Ok(())
     }
 }
 
