@@ -1,7 +1,7 @@
 //! One guarded training step, shared by [`Optim`](crate::Optim) and [`train`](crate::train):
 //! forward, loss, backward, finiteness checks, update, zero_grad.
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Float, Loss, Module, ParamName};
 
 use crate::as_dyn::AsDyn;
@@ -75,20 +75,21 @@ impl<F: Float> Stepper<F> {
         }
         let delta =
             loss.backward(y.view(), net.output().view()).map_err(|e| TrainError::shape(at.context(), e))?;
-        net.backward(x, delta.view()).map_err(|e| TrainError::shape(at.context(), e))?;
+        // Parameter gradients only: the input's gradient is never used here,
+        // and containers then skip their first module's delta.
+        net.backward_update_gradient(x, delta.view()).map_err(|e| TrainError::shape(at.context(), e))?;
 
-        if let Some(name) = first_non_finite(net, |p| p.1) {
+        // One pass checks the gradients and keeps the parameters, a second
+        // checks the updated parameters and zeroes the gradients.
+        if let Some(name) = self.check_gradients_and_save(net) {
             net.zero_grad();
             return Err(self.diverged(net, value, NonFinite::Gradient(name.to_string()), at));
         }
-        self.save(net);
         self.optimizer.step(&mut AsDyn(&mut *net));
-        if let Some(name) = first_non_finite(net, |p| p.0) {
+        if let Some(name) = check_parameters_and_zero_grad(net) {
             self.restore(net);
-            net.zero_grad();
             return Err(self.diverged(net, value, NonFinite::Update(name.to_string()), at));
         }
-        net.zero_grad();
         Ok(value)
     }
 
@@ -103,19 +104,25 @@ impl<F: Float> Stepper<F> {
         }
     }
 
-    fn save<N: Module<F> + ?Sized>(&mut self, net: &N) {
+    /// The name of the first parameter whose gradient is not finite; on the
+    /// way, copies every parameter into `backup` (in visiting order), which
+    /// allocates on the first step only.
+    fn check_gradients_and_save<N: Module<F> + ?Sized>(&mut self, net: &N) -> Option<ParamName> {
         let backup = &mut self.backup;
         let mut index = 0;
+        let mut found = None;
         net.visit_parameters(&mut |p| {
+            if found.is_none() && !all_finite(&p.grad) {
+                found = Some(p.name);
+            }
             if index == backup.len() {
                 backup.push(p.value.to_owned());
-            } else if backup[index].shape() == p.value.shape() {
-                backup[index].assign(&p.value);
             } else {
-                backup[index] = p.value.to_owned();
+                copy(&mut backup[index], &p.value);
             }
             index += 1;
         });
+        found
     }
 
     fn restore<N: Module<F> + ?Sized>(&self, net: &mut N) {
@@ -127,23 +134,42 @@ impl<F: Float> Stepper<F> {
     }
 }
 
-/// The name of the first parameter whose value (`pick = |p| p.0`) or gradient
-/// (`|p| p.1`) holds a NaN or an infinity.
-fn first_non_finite<F: Float, N: Module<F> + ?Sized>(
-    net: &N,
-    pick: impl for<'a> Fn((ArrayViewD<'a, F>, ArrayViewD<'a, F>)) -> ArrayViewD<'a, F>,
-) -> Option<ParamName> {
+/// The name of the first parameter that is not finite after an update; on
+/// the way, sets every gradient to zero.
+fn check_parameters_and_zero_grad<F: Float, N: Module<F> + ?Sized>(net: &mut N) -> Option<ParamName> {
     let mut found = None;
-    net.visit_parameters(&mut |p| {
-        if found.is_none() {
-            let name = p.name;
-            let values = pick((p.value, p.grad));
-            if !Zip::from(&values).all(|v| v.is_finite()) {
-                found = Some(name);
-            }
+    net.visit_parameters_mut(&mut |mut p| {
+        if found.is_none() && !all_finite(&p.value.view()) {
+            found = Some(p.name);
         }
+        p.grad.fill(F::zero());
     });
     found
+}
+
+/// Whether every element is finite, in one branch-free pass over the memory
+/// when the view is contiguous (|v| ≤ MAX is false for NaN and ±∞).
+fn all_finite<F: Float>(values: &ArrayViewD<'_, F>) -> bool {
+    let finite = |ok: bool, v: &F| ok & (v.abs() <= F::max_value());
+    match values.as_slice_memory_order() {
+        Some(slice) => slice.iter().fold(true, finite),
+        None => values.iter().fold(true, finite),
+    }
+}
+
+/// `dst` ← `src`, a plain memory copy when both have the same layout.
+fn copy<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
+    if dst.shape() != src.shape() {
+        *dst = src.to_owned();
+        return;
+    }
+    if dst.strides() == src.strides()
+        && let (Some(d), Some(s)) = (dst.as_slice_memory_order_mut(), src.as_slice_memory_order())
+    {
+        d.copy_from_slice(s);
+        return;
+    }
+    dst.assign(src);
 }
 
 /// An `f32` widened to the `f64` that prints like it (0.1, not 0.10000000149011612).
