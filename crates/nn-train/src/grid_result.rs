@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use nn_plot::{Series, line_chart};
+
 use crate::atomic::write_atomic;
 use crate::{Metric, Point, TrainError};
 
@@ -75,6 +77,66 @@ pub struct GridResult {
 }
 
 impl GridResult {
+    /// The result of a search from each point's folds (in fold order): the
+    /// mean and population standard deviation of each point's scores (`None`
+    /// if a fold failed), the points ranked as [`GridResult::points`] says.
+    /// [`grid_search`](crate::grid_search) ends with it, and it puts together
+    /// the folds of a search run in shards (see
+    /// [`GridOptions::jobs`](crate::GridOptions::jobs)): the same folds give
+    /// the same result, bit for bit.
+    pub fn from_folds(
+        metric: Metric,
+        cv: usize,
+        param_names: Vec<String>,
+        points: Vec<(Point, Vec<FoldResult>)>,
+    ) -> Self {
+        let mut points: Vec<PointResult> = points
+            .into_iter()
+            .map(|(point, folds)| {
+                let scores: Option<Vec<f64>> = folds.iter().map(|f| f.score).collect();
+                let (mean, std) = match scores {
+                    Some(s) if !s.is_empty() => {
+                        let mean = s.iter().sum::<f64>() / s.len() as f64;
+                        let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / s.len() as f64;
+                        (Some(mean), Some(var.sqrt()))
+                    }
+                    _ => (None, None),
+                };
+                PointResult { point, mean, std, folds }
+            })
+            .collect();
+        rank(&mut points, metric);
+        GridResult { metric, cv, param_names, points }
+    }
+
+    /// Draws one PNG per point into `dir`: the training-loss curve of each
+    /// fold, named by [`Point::file_stem`] with the index padded to the digits
+    /// of the largest index (at least 2), e.g. `point-03_hidden=100_lr=0.1.png`.
+    /// Folds without a finite loss are left out; a point with none gets no file.
+    ///
+    /// # Errors
+    /// [`TrainError::Plot`] naming the picture that cannot be drawn.
+    pub fn draw_loss_graphs(&self, dir: impl AsRef<Path>) -> Result<(), TrainError> {
+        let last = self.points.iter().map(|p| p.point.index()).max().unwrap_or(0);
+        let width = last.to_string().len().max(2);
+        for p in self.in_grid_order() {
+            let series: Vec<Series> = p
+                .folds
+                .iter()
+                .filter(|f| f.train_loss_history.iter().any(|v| v.is_finite()))
+                .map(|f| Series::new(format!("fold {}", f.fold), f.train_loss_history.clone()))
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let path = dir.as_ref().join(format!("{}.png", p.point.file_stem(width)));
+            let title = format!("point {}: {}", p.point.index(), p.point);
+            line_chart(&path, &title, "epoch", "training loss", &series, true)
+                .map_err(|source| TrainError::Plot { path: path.clone(), source: Box::new(source) })?;
+        }
+        Ok(())
+    }
+
     /// The best point, unless every point has a failed fold.
     pub fn best(&self) -> Option<&PointResult> {
         self.points.first().filter(|p| p.succeeded())
@@ -164,6 +226,19 @@ impl GridResult {
     }
 }
 
+/// Successful points by mean (best first, ties by index), then failed ones by index.
+fn rank(points: &mut [PointResult], metric: Metric) {
+    points.sort_by(|a, b| match (a.mean, b.mean) {
+        (Some(x), Some(y)) => {
+            let order = if metric.higher_is_better() { y.total_cmp(&x) } else { x.total_cmp(&y) };
+            order.then(a.point.index().cmp(&b.point.index()))
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.point.index().cmp(&b.point.index()),
+    });
+}
+
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
@@ -246,6 +321,44 @@ mod tests {
         let last: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
         assert_eq!(last["score"], serde_json::Value::Null);
         assert_eq!(last["status"], "failed: training diverged at epoch 1, batch 1: loss is NaN");
+    }
+
+    #[test]
+    fn from_folds_computes_mean_and_std_and_ranks() {
+        let points = ParamGrid::new().add("lr", [0.1, 0.2, 0.3]).points().unwrap();
+        let fold = |fold, score: Option<f64>| FoldResult {
+            fold,
+            score,
+            train_loss_history: vec![1.0],
+            epochs_run: 1,
+            seconds: 0.0,
+            error: score.is_none().then(|| "broken".to_string()),
+        };
+        let r = GridResult::from_folds(
+            Metric::Accuracy,
+            2,
+            vec!["lr".into()],
+            vec![
+                (points[0].clone(), vec![fold(0, Some(0.5)), fold(1, Some(0.7))]),
+                (points[1].clone(), vec![fold(0, Some(0.9)), fold(1, None)]),
+                (points[2].clone(), vec![fold(0, Some(0.8)), fold(1, Some(0.8))]),
+            ],
+        );
+        let order: Vec<usize> = r.points.iter().map(|p| p.point.index()).collect();
+        assert_eq!(order, [2, 0, 1], "best mean first, the failed point last");
+        assert_eq!(r.points[1].mean, Some(0.6));
+        assert!((r.points[1].std.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!((r.points[2].mean, r.points[2].std), (None, None));
+        let mse = GridResult::from_folds(
+            Metric::Mse,
+            2,
+            vec!["lr".into()],
+            vec![
+                (points[0].clone(), vec![fold(0, Some(0.5)), fold(1, Some(0.7))]),
+                (points[2].clone(), vec![fold(0, Some(0.8)), fold(1, Some(0.8))]),
+            ],
+        );
+        assert_eq!(mse.best().unwrap().point.index(), 0, "lower is better for MSE");
     }
 
     #[test]

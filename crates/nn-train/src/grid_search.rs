@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
 use nn_core::{Float, Loss, Module};
-use nn_plot::{Series, line_chart};
 use rayon::prelude::*;
 
 use crate::data_check::check_finite;
-use crate::grid_result::{FoldResult, GridResult, PointResult};
+use crate::grid_result::{FoldResult, GridResult};
 use crate::sgd::train_into;
 use crate::{History, Metric, ParamGrid, Point, TrainConfig, TrainError, progress};
 
@@ -43,6 +42,13 @@ pub struct GridOptions {
     pub save_loss_graphs: Option<PathBuf>,
     /// A progress bar over the jobs on stderr, if stderr is a terminal. Default `false`.
     pub progress: bool,
+    /// Run only these (point, fold) jobs, numbered `point · cv + fold` (numbers
+    /// past the last job select nothing; repeats run once). `None` (the
+    /// default): every job. A shard of a search spread over machines: each
+    /// point keeps only its selected folds, points with none are left out, and
+    /// `mean`/`std` are over the selected folds; put the shards' folds
+    /// together with [`GridResult::from_folds`] for the search's ranking.
+    pub jobs: Option<Vec<usize>>,
 }
 
 /// The training seed of job (`point`, `fold`): a SplitMix64 hash of the
@@ -78,7 +84,9 @@ struct FoldData<F: Float> {
 /// for bit, on any number of threads (only `seconds` differs).
 ///
 /// A job whose build or training fails (e.g. [`TrainError::Diverged`]) is
-/// recorded as `failed: <message>` and the search goes on.
+/// recorded as `failed: <message>` and the search goes on. With
+/// `options.jobs`, only the selected jobs run (see [`GridOptions::jobs`]);
+/// each job's result is the same as in the whole search.
 ///
 /// # Errors
 /// Before any job runs: [`TrainError::EmptyGrid`] / [`TrainError::DuplicateParam`]
@@ -143,7 +151,11 @@ where
         })
         .collect();
 
-    let jobs: Vec<(usize, usize)> = (0..points.len()).flat_map(|p| (0..cv).map(move |f| (p, f))).collect();
+    let selected = |p: usize, f: usize| options.jobs.as_ref().is_none_or(|jobs| jobs.contains(&(p * cv + f)));
+    let jobs: Vec<(usize, usize)> = (0..points.len())
+        .flat_map(|p| (0..cv).map(move |f| (p, f)))
+        .filter(|&(p, f)| selected(p, f))
+        .collect();
     let bar = progress::bar(options.progress, jobs.len(), "grid");
     let run = |&(p, f): &(usize, usize)| {
         let result = run_job(&build, &points[p], f, &folds[f], metric, job_seed(options.seed, p, f));
@@ -160,26 +172,21 @@ where
         bar.finish();
     }
 
-    let mut per_point: Vec<PointResult> = Vec::with_capacity(points.len());
     let mut results = results.into_iter();
-    for point in points {
-        let folds: Vec<FoldResult> = results.by_ref().take(cv).collect();
-        let scores: Option<Vec<f64>> = folds.iter().map(|f| f.score).collect();
-        let (mean, std) = match scores {
-            Some(s) => {
-                let mean = s.iter().sum::<f64>() / s.len() as f64;
-                let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / s.len() as f64;
-                (Some(mean), Some(var.sqrt()))
-            }
-            None => (None, None),
-        };
-        per_point.push(PointResult { point, mean, std, folds });
-    }
+    let per_point: Vec<(Point, Vec<FoldResult>)> = points
+        .into_iter()
+        .enumerate()
+        .map(|(p, point)| {
+            let count = (0..cv).filter(|&f| selected(p, f)).count();
+            (point, results.by_ref().take(count).collect::<Vec<_>>())
+        })
+        .filter(|(_, folds)| !folds.is_empty())
+        .collect();
+    let result = GridResult::from_folds(metric, cv, grid.names().map(str::to_string).collect(), per_point);
     if let Some(dir) = &options.save_loss_graphs {
-        draw_loss_graphs(dir, &per_point)?;
+        result.draw_loss_graphs(dir)?;
     }
-    rank(&mut per_point, metric);
-    Ok(GridResult { metric, cv, param_names: grid.names().map(str::to_string).collect(), points: per_point })
+    Ok(result)
 }
 
 /// Builds, trains and scores one (point, fold) job; failures become the result's `error`.
@@ -237,46 +244,11 @@ fn one_hot<F: Float>(labels: &[usize], rows: &[usize], classes: usize) -> ArrayD
     y
 }
 
-/// Successful points by mean (best first, ties by index), then failed ones by index.
-fn rank(points: &mut [PointResult], metric: Metric) {
-    points.sort_by(|a, b| match (a.mean, b.mean) {
-        (Some(x), Some(y)) => {
-            let order = if metric.higher_is_better() { y.total_cmp(&x) } else { x.total_cmp(&y) };
-            order.then(a.point.index().cmp(&b.point.index()))
-        }
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.point.index().cmp(&b.point.index()),
-    });
-}
-
-/// One PNG per point with each fold's training-loss curve (folds without a
-/// finite loss are left out; a point with none gets no file).
-fn draw_loss_graphs(dir: &std::path::Path, points: &[PointResult]) -> Result<(), TrainError> {
-    let width = (points.len().saturating_sub(1)).to_string().len().max(2);
-    for p in points {
-        let series: Vec<Series> = p
-            .folds
-            .iter()
-            .filter(|f| f.train_loss_history.iter().any(|v| v.is_finite()))
-            .map(|f| Series::new(format!("fold {}", f.fold), f.train_loss_history.clone()))
-            .collect();
-        if series.is_empty() {
-            continue;
-        }
-        let path = dir.join(format!("{}.png", p.point.file_stem(width)));
-        let title = format!("point {}: {}", p.point.index(), p.point);
-        line_chart(&path, &title, "epoch", "training loss", &series, true)
-            .map_err(|source| TrainError::Plot { path: path.clone(), source: Box::new(source) })?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::OptimizerKind;
     use crate::test_util::{TinyLinear, TinyMse};
+    use crate::{OptimizerKind, PointResult};
     use ndarray::Array;
 
     /// 60 samples of 3 classes around (1, 0), (−1, 1), (−1, −1), with a constant third feature.
@@ -335,6 +307,47 @@ mod tests {
             assert_eq!(one, other, "{threads} threads");
             assert_eq!(csv(&one), csv(&other));
         }
+    }
+
+    #[test]
+    fn shards_of_jobs_put_together_give_the_whole_search() {
+        let (x, labels) = blobs();
+        let cv = 3;
+        let search = |jobs: Option<Vec<usize>>| {
+            let options = GridOptions { threads: Some(2), seed: 7, jobs, ..Default::default() };
+            without_seconds(
+                grid_search(build, &grid(), x.view(), &labels, Metric::Accuracy, cv, &options).unwrap(),
+            )
+        };
+        let whole = search(None);
+        let mut folds: Vec<Vec<FoldResult>> = vec![Vec::new(); 4];
+        let mut points: Vec<Option<Point>> = vec![None; 4];
+        for shard in 0..5 {
+            // Job j = point · cv + fold goes to shard j mod 5; 99 is past the last job.
+            let jobs: Vec<usize> = (0..4 * cv).filter(|j| j % 5 == shard).chain([99]).collect();
+            let part = search(Some(jobs.clone()));
+            let ran: usize = part.points.iter().map(|p| p.folds.len()).sum();
+            assert_eq!(ran, jobs.len() - 1, "shard {shard}");
+            for p in part.points {
+                for f in &p.folds {
+                    assert_eq!((p.point.index() * cv + f.fold) % 5, shard);
+                }
+                folds[p.point.index()].extend(p.folds);
+                let index = p.point.index();
+                points[index] = Some(p.point);
+            }
+        }
+        let merged: Vec<(Point, Vec<FoldResult>)> = points
+            .into_iter()
+            .zip(folds)
+            .map(|(point, mut folds)| {
+                folds.sort_by_key(|f| f.fold);
+                (point.unwrap(), folds)
+            })
+            .collect();
+        let merged = GridResult::from_folds(Metric::Accuracy, cv, whole.param_names.clone(), merged);
+        assert_eq!(merged, whole);
+        assert_eq!(merged.to_csv_string(), whole.to_csv_string());
     }
 
     #[test]
