@@ -103,13 +103,17 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// `nn grid`.
+/// `nn grid`, or `nn grid merge` with a subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct GridArgs {
+    /// `merge`: rank the results of a search run in shards.
+    #[command(subcommand)]
+    pub command: Option<GridCommand>,
     /// The classifier, with `{name}` placeholders filled from --grid,
     /// e.g. "Linear(64,{hidden}) -> ReLU -> Linear({hidden},10)".
-    #[arg(long)]
-    pub net: String,
+    #[arg(long, required = true)]
+    pub net: Option<String>,
     /// A grid parameter, name=v1,v2,...; repeat for more. `lr`, `batch_size`,
     /// `epochs` and `optimizer` set training; any name can fill a `{name}` of --net.
     #[arg(long = "grid", value_name = "NAME=V1,V2", required = true)]
@@ -120,18 +124,55 @@ pub struct GridArgs {
     /// Threads running the (point, fold) jobs (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Write one row per (point, fold): .csv or .jsonl.
+    /// Write one row per (point, fold): .csv or .jsonl. With --shard: the
+    /// shard's rows for `nn grid merge` (CSV; `{shard}` in the name becomes K).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
     /// Draw one loss-curve picture per point into this directory.
     #[arg(long, value_name = "DIR")]
     pub loss_graphs: Option<PathBuf>,
+    /// Run only shard K of N (K from 0): the jobs j = point·cv + fold with
+    /// j mod N = K, rows to --results. `auto`: K and N from a Slurm job array
+    /// (SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT) or a
+    /// Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards N).
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// With --shard auto: N. Needed in a Kubernetes Indexed Job (the Job's
+    /// completions); in a Slurm array it pins N and K is SLURM_ARRAY_TASK_ID,
+    /// for re-submitting some tasks (sbatch --array=7,12).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
     /// Hyper-parameters (the grid overrides them).
     #[command(flatten)]
     pub hyper: HyperArgs,
     /// Data (the search runs on the training part; --test-fraction holds out the rest).
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print the ranking as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The subcommands of `nn grid`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum GridCommand {
+    /// Check that the shards' files hold every (point, fold) of one search
+    /// exactly once, then print the ranking as the unsharded `nn grid` does.
+    Merge(MergeArgs),
+}
+
+/// `nn grid merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' results files (written by `nn grid --shard K/N --results FILE.csv`).
+    #[arg(required = true, value_name = "SHARD.csv")]
+    pub files: Vec<PathBuf>,
+    /// Draw one loss-curve picture per point into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub loss_graphs: Option<PathBuf>,
+    /// Write the merged rows as the unsharded `nn grid --results` does: .csv or .jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
     /// Print the ranking as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

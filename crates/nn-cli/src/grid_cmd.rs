@@ -1,38 +1,75 @@
-//! `nn grid`: grid search from the command line, every point checked before any training.
+//! `nn grid`: grid search from the command line, every point checked before
+//! any training; with `--shard K/N` one shard of it, and `nn grid merge` to
+//! put the shards together.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use nn_train::{
     GridOptions, GridResult, Metric, OptimizerKind, ParamGrid, ParamValue, Point, Setup, TrainConfig,
     grid_search,
 };
 
-use crate::args::GridArgs;
+use crate::args::{GridArgs, GridCommand};
 use crate::data_source::{load, shaped, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
+use crate::merge;
 use crate::notation::parse;
+use crate::search_id::SearchId;
+use crate::shard::Shard;
+use crate::shard_file;
 
 /// Names that set training rather than fill the network.
 const TRAINING_NAMES: &[&str] = &["lr", "batch_size", "epochs", "optimizer"];
 
-/// Runs `nn grid`.
+/// Runs `nn grid`, `nn grid --shard K/N` or `nn grid merge`.
 ///
 /// # Errors
-/// A bad `--grid`, a point whose network does not parse or fit the data,
-/// bad hyper-parameters, or a results file that cannot be written.
+/// A bad `--grid` or `--shard`, a point whose network does not parse or fit
+/// the data, bad hyper-parameters, or a results file that cannot be written;
+/// for `merge`, see [`merge::run`].
 pub fn run(args: &GridArgs) -> CliResult<()> {
+    if let Some(GridCommand::Merge(merge_args)) = &args.command {
+        return merge::run(merge_args);
+    }
+    let net = args.net.as_deref().ok_or_else(|| CliError::usage("nn grid needs --net \"...\""))?;
+    let shard = match &args.shard {
+        Some(text) => Some(Shard::resolve(text, args.shards, |name| std::env::var(name).ok())?),
+        None if args.shards.is_some() => {
+            return Err(CliError::usage("--shards N goes with --shard auto (Kubernetes Indexed Jobs)"));
+        }
+        None => None,
+    };
+    let shard_results = match (shard, &args.results) {
+        (None, _) => None,
+        (Some(shard), Some(path)) => Some(shard_path(path, shard)?),
+        (Some(shard), None) => {
+            return Err(CliError::usage(format!(
+                "--shard {shard} needs --results FILE.csv for its rows (e.g. shard-{{shard}}.csv), which nn grid merge ranks"
+            )));
+        }
+    };
+    if shard.is_some() && args.loss_graphs.is_some() {
+        return Err(CliError::usage(
+            "--loss-graphs draws a whole search: give it to nn grid merge, not to a --shard",
+        ));
+    }
     let grid = parse_grid(&args.grid)?;
-    check_names(&args.net, &grid)?;
+    check_names(net, &grid)?;
     let data = load(&args.data.data, args.data.labels.as_deref())?;
     let train_part = split(&data, args.data.test_fraction, args.hyper.seed)?.train;
     let points = grid.points()?;
 
     // Every point is built and checked first: a typo fails in a second, not after an hour.
     let mut row_shape = None;
+    let mut networks = Vec::with_capacity(points.len());
     for point in &points {
         let spec = NetSpec::Classifier(
-            parse(&fill(&args.net, point))
+            parse(&fill(net, point))
                 .map_err(|source| CliError::Notation { what: format!("--net at point {point}"), source })?,
         );
+        networks.push(spec.notation());
         let network = Network::build(&spec, args.hyper.seed);
         let shape = experiment::check(&spec, &network, train_part.features(), train_part.classes)
             .map_err(|e| CliError::usage(format!("at point {point}: {e}")))?;
@@ -51,7 +88,7 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
     let loss = args.hyper.loss;
     let base_optimizer: OptimizerKind = args.hyper.optimizer.parse()?;
     let build = |point: &Point| -> Result<Setup<f32>, nn_train::TrainError> {
-        let text = fill(&args.net, point);
+        let text = fill(net, point);
         let spec = NetSpec::Classifier(parse(&text).expect("every point was parsed before the search"));
         let loss_name = loss.unwrap_or_else(|| spec.default_loss());
         let net = Network::build(&spec, args.hyper.seed).into_module();
@@ -72,19 +109,40 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
         };
         Ok(Setup { net, loss: loss_name.build(), config })
     };
+    let total = points.len() * args.cv;
     let options = GridOptions {
         threads: args.threads,
         seed: args.hyper.seed,
         save_loss_graphs: args.loss_graphs.clone(),
         progress: !args.json,
+        jobs: shard.map(|s| s.jobs(total)),
     };
+    if let Some(dir) = &args.loss_graphs {
+        std::fs::create_dir_all(dir).map_err(|source| CliError::Io { path: dir.clone(), source })?;
+    }
     let result =
         grid_search(build, &grid, x.view(), &train_part.labels, Metric::Accuracy, args.cv, &options)?;
-    if let Some(path) = &args.results {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("jsonl") => result.write_jsonl(path)?,
-            _ => result.write_csv(path)?,
+    if let (Some(shard), Some(path)) = (shard, &shard_results) {
+        let search = SearchId::new(&describe(args, &grid, &networks), &train_part);
+        shard_file::write_atomic(path, &shard_file::to_csv(&result, points.len(), shard, search))?;
+        let ran: usize = result.points.iter().map(|p| p.folds.len()).sum();
+        if args.json {
+            let summary = serde_json::json!({ "shard": shard.index, "shards": shard.count, "search": search.to_string(),
+                "jobs": ran, "total_jobs": total, "results": path.display().to_string() });
+            println!("{summary}");
+        } else {
+            println!(
+                "shard {shard}: ran {ran} of {total} jobs ({} points × {} folds) of search {search}; rows in {}",
+                points.len(),
+                args.cv,
+                path.display()
+            );
+            println!("when every shard is done: nn grid merge <the shards' files>");
         }
+        return Ok(());
+    }
+    if let Some(path) = &args.results {
+        write_results(&result, path)?;
     }
     if args.json {
         println!("{}", ranking_json(&result));
@@ -92,6 +150,61 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
         print!("{}", ranking_table(&result));
     }
     Ok(())
+}
+
+/// Writes the rows of a whole search as `--results` asks: JSON lines for
+/// `.jsonl`, else CSV.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn write_results(result: &GridResult, path: &Path) -> CliResult<()> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("jsonl") => result.write_jsonl(path)?,
+        _ => result.write_csv(path)?,
+    }
+    Ok(())
+}
+
+/// A shard's results file: `{shard}` in the name replaced by K; CSV only.
+fn shard_path(path: &Path, shard: Shard) -> CliResult<PathBuf> {
+    let text = path.to_string_lossy();
+    let path = if text.contains("{shard}") {
+        PathBuf::from(text.replace("{shard}", &shard.index.to_string()))
+    } else {
+        path.to_path_buf()
+    };
+    if path.extension().and_then(|e| e.to_str()) == Some("jsonl") {
+        return Err(CliError::usage(format!(
+            "--results {}: a shard writes CSV for nn grid merge; name it .csv",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+/// Everything that decides a search's results besides its data, one item a
+/// line, for its [`SearchId`]: the network of every point in canonical
+/// notation, the grid with its value types, `--cv`, `--seed`, the training
+/// options and the metric. Not `--threads`: it changes no result.
+fn describe(args: &GridArgs, grid: &ParamGrid, networks: &[String]) -> String {
+    let mut out = String::from("nn grid search, format 1\n");
+    for (index, net) in networks.iter().enumerate() {
+        let _ = writeln!(out, "point {index}: {net}");
+    }
+    for (name, values) in grid.params() {
+        let values: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        let _ = writeln!(out, "grid {name:?} = {}", values.join(", "));
+    }
+    let h = &args.hyper;
+    let _ = writeln!(out, "cv {}\nseed {}\nmetric accuracy", args.cv, h.seed);
+    let optimizer =
+        h.optimizer.parse::<OptimizerKind>().map_or_else(|_| h.optimizer.clone(), |o| format!("{o:?}"));
+    let _ = writeln!(
+        out,
+        "loss {:?}\nlr {:?}\nbatch_size {}\nepochs {}\noptimizer {optimizer}\neps {:?}\ntest_fraction {:?}",
+        h.loss, h.lr, h.batch_size, h.epochs, h.eps, args.data.test_fraction
+    );
+    out
 }
 
 /// Parses `name=v1,v2,...` entries into a grid; integers, numbers and texts.
@@ -108,7 +221,7 @@ pub fn parse_grid(entries: &[String]) -> CliResult<ParamGrid> {
         };
         let name = name.trim().replace('-', "_");
         let values: Vec<ParamValue> =
-            values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(value).collect();
+            values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(parse_value).collect();
         if name.is_empty() || values.is_empty() {
             return Err(CliError::usage(format!(
                 "--grid {entry}: expected NAME=V1,V2,... with at least one value"
@@ -119,7 +232,8 @@ pub fn parse_grid(entries: &[String]) -> CliResult<ParamGrid> {
     Ok(grid)
 }
 
-fn value(text: &str) -> ParamValue {
+/// A grid value: an integer if it reads as one, else a number, else a text.
+pub fn parse_value(text: &str) -> ParamValue {
     if let Ok(v) = text.parse::<i64>() {
         ParamValue::Int(v)
     } else if let Ok(v) = text.parse::<f64>() {
@@ -200,7 +314,8 @@ pub fn ranking_table(result: &GridResult) -> String {
     out
 }
 
-fn ranking_json(result: &GridResult) -> serde_json::Value {
+/// The ranking `nn grid --json` prints.
+pub fn ranking_json(result: &GridResult) -> serde_json::Value {
     let points: Vec<serde_json::Value> = result
         .points
         .iter()
