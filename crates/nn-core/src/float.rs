@@ -3,13 +3,14 @@
 use ndarray::NdFloat;
 use num_traits::FromPrimitive;
 
+use crate::elementwise::Elementwise;
 use crate::linalg::Gemm;
 
 /// A floating-point element type: `f32` (the default everywhere) or `f64`
 /// (what gradient checks use, for tight tolerances).
 ///
 /// Sealed in spirit: the library is written and tested for these two types.
-pub trait Float: NdFloat + FromPrimitive + Default + std::iter::Sum + Gemm + 'static {
+pub trait Float: NdFloat + FromPrimitive + Default + std::iter::Sum + Gemm + Elementwise + 'static {
     /// The name stored in model files and printed by summaries: `"f32"` or `"f64"`.
     const DTYPE: &'static str;
 

@@ -5,6 +5,7 @@
 //! Everything above this crate (layers, losses, models, training) is written
 //! against these traits; see `ARCHITECTURE.md` for the crate map and layouts.
 
+pub mod elementwise;
 mod error;
 mod float;
 pub mod gradcheck;

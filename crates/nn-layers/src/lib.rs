@@ -48,6 +48,7 @@ mod linear;
 mod max_pool1d;
 mod relu;
 mod sigmoid;
+mod slices;
 mod softmax;
 mod tanh;
 #[cfg(test)]

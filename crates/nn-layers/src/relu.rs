@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Float, Module, ShapeError, tensor};
 
 use crate::check;
+use crate::slices::{contiguous, contiguous_mut};
 
 /// Element-wise max(x, 0): input of any shape with at least one axis -> output of the same shape.
 /// No parameters.
@@ -49,9 +50,10 @@ impl<F: Float> Module<F> for ReLU<F> {
         check::not_scalar(self, input.shape())?;
         tensor::ensure_shape(&mut self.output, input.shape());
         // `x <= 0` is false for NaN, so a NaN passes through and shows downstream.
-        Zip::from(&mut self.output)
-            .and(&input)
-            .for_each(|y, &x| *y = if x <= F::zero() { F::zero() } else { x });
+        let input = input.as_standard_layout();
+        for (y, &x) in contiguous_mut(&mut self.output).iter_mut().zip(contiguous(&input)) {
+            *y = if x <= F::zero() { F::zero() } else { x };
+        }
         Ok(&self.output)
     }
 
@@ -80,9 +82,11 @@ impl<F: Float> Module<F> for ReLU<F> {
         check::not_scalar(self, input.shape())?;
         tensor::check_delta(self, input.shape(), &delta)?;
         tensor::ensure_shape(&mut self.grad_input, input.shape());
-        Zip::from(&mut self.grad_input).and(&input).and(&delta).for_each(|g, &x, &d| {
+        let (input, delta) = (input.as_standard_layout(), delta.as_standard_layout());
+        let values = contiguous(&input).iter().zip(contiguous(&delta));
+        for (g, (&x, &d)) in contiguous_mut(&mut self.grad_input).iter_mut().zip(values) {
             *g = if x > F::zero() { d } else { F::zero() };
-        });
+        }
         Ok(&self.grad_input)
     }
 

@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Float, Module, ShapeError, tensor};
 
 use crate::check;
+use crate::slices::{contiguous, contiguous_mut};
 
 /// Element-wise logistic sigmoid: input of any shape with at least one axis ->
 /// output of the same shape. No parameters. Computed without overflow for any |x|.
@@ -37,16 +38,6 @@ impl<F: Float> Sigmoid<F> {
     }
 }
 
-/// 1 / (1 + e^−x), written so that e^|x| never overflows: for x < 0, e^x / (1 + e^x).
-fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::one() + e)
-    }
-}
-
 impl<F: Float> Default for Sigmoid<F> {
     fn default() -> Self {
         Self::new()
@@ -59,7 +50,9 @@ impl<F: Float> Module<F> for Sigmoid<F> {
     fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         check::not_scalar(self, input.shape())?;
         tensor::ensure_shape(&mut self.output, input.shape());
-        Zip::from(&mut self.output).and(&input).for_each(|y, &x| *y = sigmoid(x));
+        // A copy only if the input is not in standard layout (never in a chain).
+        let input = input.as_standard_layout();
+        F::sigmoid_into(contiguous(&input), contiguous_mut(&mut self.output));
         Ok(&self.output)
     }
 
@@ -91,9 +84,11 @@ impl<F: Float> Module<F> for Sigmoid<F> {
             self.forward(input.view())?;
         }
         tensor::ensure_shape(&mut self.grad_input, input.shape());
-        Zip::from(&mut self.grad_input).and(&self.output).and(&delta).for_each(|g, &y, &d| {
+        let delta = delta.as_standard_layout();
+        let values = contiguous(&self.output).iter().zip(contiguous(&delta));
+        for (g, (&y, &d)) in contiguous_mut(&mut self.grad_input).iter_mut().zip(values) {
             *g = d * y * (F::one() - y);
-        });
+        }
         Ok(&self.grad_input)
     }
 

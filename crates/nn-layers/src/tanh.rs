@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Float, Module, ShapeError, tensor};
 
 use crate::check;
+use crate::slices::{contiguous, contiguous_mut};
 
 /// Element-wise tanh: input of any shape with at least one axis -> output of the same shape.
 /// No parameters.
@@ -49,7 +50,9 @@ impl<F: Float> Module<F> for TanH<F> {
     fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         check::not_scalar(self, input.shape())?;
         tensor::ensure_shape(&mut self.output, input.shape());
-        Zip::from(&mut self.output).and(&input).for_each(|y, &x| *y = x.tanh());
+        // A copy only if the input is not in standard layout (never in a chain).
+        let input = input.as_standard_layout();
+        F::tanh_into(contiguous(&input), contiguous_mut(&mut self.output));
         Ok(&self.output)
     }
 
@@ -81,9 +84,11 @@ impl<F: Float> Module<F> for TanH<F> {
             self.forward(input.view())?;
         }
         tensor::ensure_shape(&mut self.grad_input, input.shape());
-        Zip::from(&mut self.grad_input).and(&self.output).and(&delta).for_each(|g, &y, &d| {
+        let delta = delta.as_standard_layout();
+        let values = contiguous(&self.output).iter().zip(contiguous(&delta));
+        for (g, (&y, &d)) in contiguous_mut(&mut self.grad_input).iter_mut().zip(values) {
             *g = d * (F::one() - y * y);
-        });
+        }
         Ok(&self.grad_input)
     }
 
