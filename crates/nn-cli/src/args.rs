@@ -1,4 +1,4 @@
-//! The command line: `nn train`, `nn grid`, `nn repro`.
+//! The command line: `nn train`, `nn eval`, `nn predict`, `nn export`, `nn grid`, `nn repro`.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Train one network written in the report's notation and report its test metrics.
     Train(TrainArgs),
+    /// Score a saved model on data: its loss, and accuracy for a classifier.
+    Eval(EvalArgs),
+    /// Write a saved model's prediction for every row of the data, as CSV.
+    Predict(PredictArgs),
+    /// Write a PyTorch script defining a saved model's network and loading its file.
+    Export(ExportArgs),
     /// Cross-validated grid search over hyper-parameters and sizes in the notation.
     Grid(GridArgs),
     /// Reproduce the report's section 3 on the bundled digits: REPORT.md and its figures.
@@ -101,6 +107,105 @@ pub struct TrainArgs {
     /// Print one JSON object with the results at the end.
     #[arg(long)]
     pub json: bool,
+    /// Save the trained model (safetensors, with the network in its metadata).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save: Option<PathBuf>,
+    /// Replace the --save (or --checkpoint) file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Write a checkpoint (parameters, optimizer state, history) to continue from with --resume.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub checkpoint: Option<PathBuf>,
+    /// Write the checkpoint every N epochs (and after the last) [default: 1].
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run of this checkpoint up to --epochs in all (network and settings from it).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+    /// The options given on the command line (clap ids), filled by `main`:
+    /// `--resume` refuses settings that differ from the checkpoint's.
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+/// The data a saved model runs on: as `nn train`'s, defaulting to the model's training data.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// `digits`, FILE.csv[.gz] (numbers, label last) or IMAGES.idx3-ubyte[.gz] with --labels
+    /// [default: the data the model was trained on, else digits].
+    #[arg(long)]
+    pub data: Option<String>,
+    /// IDX labels file going with IDX images.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Which rows: all, or the train or test part of the split the model was trained with.
+    #[arg(long, value_enum, default_value = "all")]
+    pub split: SplitPart,
+    /// With --split: fraction of each class held out [default: the model's].
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+}
+
+/// The rows `--split` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitPart {
+    /// Every row, in file order.
+    All,
+    /// The training part of the model's stratified split.
+    Train,
+    /// The held-out test part of the model's stratified split (what `nn train` scores).
+    Test,
+}
+
+/// `nn eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The model file written by `nn train --save`.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub model: PathBuf,
+    /// Data.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `nn predict` writes per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PredictOutput {
+    /// The predicted class (the argmax of the output row).
+    Labels,
+    /// The network's raw output row, with full f32 precision.
+    Scores,
+}
+
+/// `nn predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The model file written by `nn train --save`.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub model: PathBuf,
+    /// Data.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// labels or scores [default: labels for a classifier, scores for an auto-encoder].
+    #[arg(long, value_enum)]
+    pub output: Option<PredictOutput>,
+    /// Write the CSV to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+}
+
+/// `nn export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The PyTorch script to write.
+    #[arg(long, value_name = "FILE.py")]
+    pub torch: PathBuf,
+    /// The model file written by `nn train --save`.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub model: PathBuf,
 }
 
 /// `nn grid`, or `nn grid merge` with a subcommand.

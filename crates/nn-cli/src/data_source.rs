@@ -5,7 +5,9 @@ use std::path::Path;
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use nn_data::{CsvOptions, Dataset, digits, read_csv, read_idx_pair, stratified_split};
 
+use crate::args::{InputArgs, SplitPart};
 use crate::error::{CliError, CliResult};
+use crate::model_file::ModelInfo;
 
 /// Loads the data named by `--data` (and `--labels` for IDX images).
 ///
@@ -57,4 +59,51 @@ pub fn shaped(x: &Array2<f32>, row_shape: &[usize]) -> ArrayD<f32> {
     let mut shape = vec![x.len_of(Axis(0))];
     shape.extend_from_slice(row_shape);
     x.to_owned().into_shape_with_order(IxDyn(&shape)).expect("row_shape holds the features of one row")
+}
+
+/// The rows a saved model runs on, and how to name them in messages.
+pub struct ModelInput {
+    /// The rows (all, or one part of the split).
+    pub data: Dataset,
+    /// `digits`, or the file, with the part: `digits, test part`.
+    pub description: String,
+}
+
+/// Loads the data of `nn eval` and `nn predict` for the model in `model_path`:
+/// `--data` (default: the data the model was trained on, else the digits),
+/// all rows or one part of the split the model was trained with, and checks
+/// that its rows have the width the model takes.
+///
+/// # Errors
+/// The data errors of [`load`]; [`CliError::Usage`] for a split the model
+/// does not record, or rows of another width than the model's, naming both sizes.
+pub fn model_input(input: &InputArgs, info: &ModelInfo, model_path: &Path) -> CliResult<ModelInput> {
+    let (name, labels) = match (&input.data, &info.trained_on) {
+        (Some(data), _) => (data.clone(), input.labels.clone()),
+        (None, Some(on)) if input.labels.is_none() => (on.data.clone(), on.labels.clone()),
+        (None, _) => ("digits".to_string(), input.labels.clone()),
+    };
+    let data = load(&name, labels.as_deref())?;
+    if data.features() != info.features() {
+        return Err(CliError::usage(format!(
+            "{} takes rows of {} features but {name} has {} features per row",
+            model_path.display(),
+            info.features(),
+            data.features()
+        )));
+    }
+    let part = match input.split {
+        SplitPart::All => return Ok(ModelInput { data, description: name }),
+        SplitPart::Train => "train",
+        SplitPart::Test => "test",
+    };
+    let Some(on) = &info.trained_on else {
+        return Err(CliError::usage(format!(
+            "--split {part} needs the seed and test fraction of the training run, which {} does not record: use --split all",
+            model_path.display()
+        )));
+    };
+    let parts = split(&data, input.test_fraction.unwrap_or(on.test_fraction), on.seed)?;
+    let data = if input.split == SplitPart::Train { parts.train } else { parts.test };
+    Ok(ModelInput { data, description: format!("{name}, {part} part") })
 }

@@ -36,6 +36,24 @@ pub enum CliError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// A model or checkpoint file cannot be read or written, is corrupt, or
+    /// does not fit its network: nn-io's message, which names the file.
+    #[error(transparent)]
+    ModelFile(#[from] nn_io::IoError),
+    /// A safetensors file without the metadata `nn` needs to rebuild the network.
+    #[error("{} is not a model written by nn: {reason}", path.display())]
+    NotAModel {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong, e.g. `no "net" entry in its metadata`.
+        reason: String,
+    },
+    /// A file that a command would replace, without `--force`.
+    #[error("{} exists; pass --force to replace it", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// Options that do not go together, or a value out of range.
     #[error("{0}")]
     Usage(String),
@@ -45,6 +63,11 @@ pub enum CliError {
 pub type CliResult<T> = Result<T, CliError>;
 
 impl CliError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CliError::Io { path: path.into(), source }
+    }
+
     /// A usage error with this message.
     pub fn usage(message: impl Into<String>) -> Self {
         CliError::Usage(message.into())

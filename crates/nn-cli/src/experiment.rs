@@ -2,6 +2,7 @@
 //! build the network from notation, check it against the data, train with
 //! `nn_train::train` (the test set scored each epoch), and measure.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayD};
@@ -9,7 +10,9 @@ use nn_core::{Loss, Module};
 use nn_data::{Dataset, one_hot};
 use nn_losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 use nn_models::{AutoEncoder, Sequential, Summary};
-use nn_train::{History, OptimizerKind, TrainConfig, evaluate, train};
+use nn_train::{
+    Checkpointing, History, OptimizerKind, TrainConfig, evaluate, resume, train, train_checkpointed,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -41,6 +44,23 @@ impl LossName {
             LossName::Ce => Box::new(CrossEntropyLoss::new()),
             LossName::LogSoftmaxCe => Box::new(LogSoftmaxCrossEntropy::new()),
         }
+    }
+
+    /// The name `--loss` takes, e.g. `logsoftmax-ce`: how model files store it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossName::Mse => "mse",
+            LossName::Bce => "bce",
+            LossName::Ce => "ce",
+            LossName::LogSoftmaxCe => "logsoftmax-ce",
+        }
+    }
+
+    /// The loss named `name` as [`LossName::name`] writes it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [LossName::Mse, LossName::Bce, LossName::Ce, LossName::LogSoftmaxCe]
+            .into_iter()
+            .find(|l| l.name() == name)
     }
 }
 
@@ -95,7 +115,8 @@ impl NetSpec {
         }
     }
 
-    fn first(&self) -> Option<&LayerSpec> {
+    /// The first layer: it decides how a data row is shaped ([`build::row_shape`]).
+    pub fn first(&self) -> Option<&LayerSpec> {
         match self {
             NetSpec::Classifier(specs) => specs.first(),
             NetSpec::AutoEncoder { encoder, .. } => encoder.first(),
@@ -138,6 +159,14 @@ impl Network {
 
     /// The module to train.
     pub fn module(&mut self) -> &mut dyn Module<f32> {
+        match self {
+            Network::Classifier(net) => net,
+            Network::AutoEncoder(net) => net,
+        }
+    }
+
+    /// The module, read-only (to save it).
+    pub fn as_module(&self) -> &dyn Module<f32> {
         match self {
             Network::Classifier(net) => net,
             Network::AutoEncoder(net) => net,
@@ -250,11 +279,32 @@ fn describe_row(shape: &[usize]) -> String {
     }
 }
 
+/// Whether a run starts afresh or from a checkpoint, and where it writes checkpoints.
+#[derive(Debug, Clone, Default)]
+pub struct Continuation {
+    /// Continue the run saved in this checkpoint (nn-train's [`resume`]):
+    /// the [`RunSpec`] must be the checkpointed run's, the data the same.
+    pub resume_from: Option<PathBuf>,
+    /// Write checkpoints as this says.
+    pub checkpointing: Option<Checkpointing>,
+}
+
 /// Trains `spec` on `split.train`, scoring `split.test` after every epoch.
 ///
 /// # Errors
 /// Shape errors before training; [`nn_train::TrainError`] during it.
 pub fn run(spec: &RunSpec, split: &Split) -> CliResult<Outcome> {
+    run_with(spec, split, &Continuation::default())
+}
+
+/// [`run`], resuming from a checkpoint or writing checkpoints as `continuation` says.
+///
+/// A resumed run returns the whole history, the checkpoint's epochs included,
+/// and ends with the parameters an uninterrupted run would have, bit for bit.
+///
+/// # Errors
+/// As [`run`]; a checkpoint that cannot be read, written, or does not fit the network.
+pub fn run_with(spec: &RunSpec, split: &Split, continuation: &Continuation) -> CliResult<Outcome> {
     let classes = split.train.classes;
     let mut network = Network::build(&spec.net, spec.seed);
     let row_shape = check(&spec.net, &network, split.train.features(), classes)?;
@@ -279,7 +329,13 @@ pub fn run(spec: &RunSpec, split: &Split) -> CliResult<Outcome> {
         progress: spec.progress,
     };
     let started = Instant::now();
-    let history = train(network.module(), loss.as_mut(), (x_train.view(), y_train.view()), &config)?;
+    let data = (x_train.view(), y_train.view());
+    let (module, loss_fn) = (network.module(), loss.as_mut());
+    let history = match (&continuation.resume_from, &continuation.checkpointing) {
+        (Some(path), checkpointing) => resume(module, loss_fn, data, &config, path, checkpointing.as_ref())?,
+        (None, Some(checkpointing)) => train_checkpointed(module, loss_fn, data, &config, checkpointing)?,
+        (None, None) => train(module, loss_fn, data, &config)?,
+    };
     let seconds = started.elapsed().as_secs_f64();
     let chunk = 256;
     let on_train = evaluate(network.module(), loss.as_ref(), x_train.view(), y_train.view(), chunk)?;

@@ -1,5 +1,6 @@
 //! The `nn` command's library: the report's network notation, the data
-//! options, and the commands built on them (`train`, `grid`, `repro`).
+//! options, model files, and the commands built on them (`train`, `eval`,
+//! `predict`, `export`, `grid`, `repro`).
 //!
 //! The binary (`src/main.rs`) only parses the command line and prints errors.
 
@@ -7,10 +8,14 @@ pub mod args;
 pub mod build;
 pub mod data_source;
 pub mod error;
+pub mod eval_cmd;
 pub mod experiment;
+pub mod export_cmd;
 pub mod grid_cmd;
 pub mod merge;
+pub mod model_file;
 pub mod notation;
+pub mod predict_cmd;
 pub mod repro;
 pub mod search_id;
 pub mod shard;

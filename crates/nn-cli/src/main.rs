@@ -1,17 +1,24 @@
-//! `nn`: train, search and reproduce the report from the command line.
+//! `nn`: train, evaluate, predict, export, search and reproduce the report from the command line.
 //!
 //! Errors are printed once, as `nn: <message>`, and the exit status is 2.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use nn_cli::args::{Cli, Command};
-use nn_cli::{grid_cmd, repro, train_cmd};
+use nn_cli::{eval_cmd, export_cmd, grid_cmd, predict_cmd, repro, train_cmd};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Train(args), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
+        args.given = train_cmd::given_options(sub);
+    }
     let result = match &cli.command {
         Command::Train(args) => train_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Predict(args) => predict_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Grid(args) => grid_cmd::run(args),
         Command::Repro(args) => repro::run(args),
     };
