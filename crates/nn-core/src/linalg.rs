@@ -258,20 +258,14 @@ impl WithSimd for Blocked<'_, '_, '_> {
                     let i = ip * MR;
                     let rows = MR.min(m - i);
                     let tile = if rows == MR && a_by_columns {
-                        tile(
-                            simd,
-                            Columns { data: &a.data[i + p0 * a.cs..], step: a.cs },
-                            b_panel,
-                            b_step,
-                            kc,
-                        )
+                        tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
                     } else if rows == MR && a_by_rows {
                         let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
                         let rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
-                        tile(simd, Rows(rows), b_panel, b_step, kc)
+                        tile(simd, row_columns(&rows, kc), b_panel, b_step)
                     } else {
-                        let packed = Columns { data: &a_pack[ip * MR * kc..][..MR * kc], step: MR };
-                        tile(simd, packed, b_panel, b_step, kc)
+                        let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
+                        tile(simd, packed, b_panel, b_step)
                     };
                     store(simd, &tile, alpha, beta, &mut c, (i, rows), (j, cols));
                 }
@@ -281,49 +275,39 @@ impl WithSimd for Blocked<'_, '_, '_> {
     }
 }
 
-/// The MR values of a tile's rows of `a` at one position along k.
-trait Panel {
-    fn column(&self, kk: usize) -> [f32; MR];
+/// The columns of MR rows of `a` (MR values per position along k), `step`
+/// apart in `data`: a packed panel (`step` = MR) or a column-major `a`.
+#[inline(always)]
+fn strided_columns(data: &[f32], step: usize, kc: usize) -> impl Iterator<Item = [f32; MR]> + '_ {
+    data.chunks(step).take(kc).map(|column| column[..MR].try_into().expect("MR values"))
 }
 
-/// Rows of `a` whose MR values at each k are contiguous, `step` apart (a
-/// packed panel, or a column-major `a`).
-struct Columns<'a> {
-    data: &'a [f32],
-    step: usize,
-}
-
-impl Panel for Columns<'_> {
-    #[inline(always)]
-    fn column(&self, kk: usize) -> [f32; MR] {
-        let values: &[f32; MR] = self.data[kk * self.step..][..MR].try_into().expect("MR values");
-        *values
-    }
-}
-
-/// MR rows of a row-major `a`, each kc long.
-struct Rows<'a>([&'a [f32]; MR]);
-
-impl Panel for Rows<'_> {
-    #[inline(always)]
-    fn column(&self, kk: usize) -> [f32; MR] {
+/// The columns of MR rows of a row-major `a`, each row kc long.
+#[inline(always)]
+fn row_columns<'a>(rows: &'a [&'a [f32]; MR], kc: usize) -> impl Iterator<Item = [f32; MR]> + 'a {
+    (0..kc).map(move |kk| {
         let mut column = [0.0; MR];
-        for (value, row) in column.iter_mut().zip(&self.0) {
+        for (value, row) in column.iter_mut().zip(rows) {
             *value = row[kk];
         }
         column
-    }
+    })
 }
 
-/// The MR × (NV vectors) tile Σₖ a[r, k]·b[k, ·], from `b`'s rows `b_step` apart.
+/// The MR × (NV vectors) tile Σₖ a[r, k]·b[k, ·], from the columns of `a`
+/// and `b`'s rows `b_step` apart.
 #[inline(always)]
-fn tile<S: Simd>(simd: S, a: impl Panel, b: &[f32], b_step: usize, kc: usize) -> [[S::f32s; NV]; MR] {
+fn tile<S: Simd>(
+    simd: S,
+    columns: impl Iterator<Item = [f32; MR]>,
+    b: &[f32],
+    b_step: usize,
+) -> [[S::f32s; NV]; MR] {
     let nr = NV * S::F32_LANES;
     let mut acc = [[simd.splat_f32s(0.0); NV]; MR];
-    for kk in 0..kc {
-        let (row, _) = S::as_simd_f32s(&b[kk * b_step..][..nr]);
+    for (column, row) in columns.zip(b.chunks(b_step)) {
+        let (row, _) = S::as_simd_f32s(&row[..nr]);
         let row: &[S::f32s; NV] = row.try_into().expect("NV vectors");
-        let column = a.column(kk);
         for (acc, &a) in acc.iter_mut().zip(&column) {
             let a = simd.splat_f32s(a);
             for (acc, &b) in acc.iter_mut().zip(row) {
