@@ -103,8 +103,18 @@ impl Gemm for f32 {
         let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
             return general_mat_mul(alpha, a, b, beta, c);
         };
-        let c_mat = MatMut { data, rs, cs };
-        product(Kernel::Best, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat });
+        // Tiles are MR rows by (with AVX-512) 32 columns: a thin c, such as a
+        // Conv1D weight gradient (32, 3), wastes less computed as cᵀ = bᵀ·aᵀ.
+        // Only when that halves the work: the transposed c is stored element
+        // by element and its operands often need packing.
+        let padded = |rows: usize, cols: usize| rows.next_multiple_of(MR) * cols.next_multiple_of(32);
+        let p = if 2 * padded(n, m) <= padded(m, n) {
+            let (a, b) = (b_mat.transposed(), a_mat.transposed());
+            Product { m: n, k, n: m, alpha, a, b, beta, c: MatMut { data, rs: cs, cs: rs } }
+        } else {
+            Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }
+        };
+        product(Kernel::Best, p);
     }
 }
 
@@ -130,6 +140,11 @@ impl<'a> Mat<'a> {
         let cs = stride(view.strides()[1], cols)?;
         let data = view.to_slice_memory_order()?;
         Some(Self { data, rs, cs })
+    }
+
+    /// The same memory read as the transpose.
+    fn transposed(self) -> Self {
+        Self { rs: self.cs, cs: self.rs, ..self }
     }
 }
 
@@ -488,6 +503,20 @@ mod tests {
                 }
                 check(kernel, shape, (false, true, false), 0.5, 1.0);
                 check(kernel, shape, (true, false, false), -2.0, 0.25);
+            }
+        }
+    }
+
+    #[test]
+    fn thin_products_computed_transposed_agree() {
+        for (m, k, n) in [(32, 1984, 3), (3, 50, 40), (40, 7, 1)] {
+            let a = matrix(m, k, 4, false);
+            let b = matrix(k, n, 5, false);
+            let mut c = matrix(m, n, 6, false);
+            let expected = reference(1.5, &a, &b, 0.5, &c);
+            matmul_into(1.5, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+            for (found, e) in c.iter().zip(&expected) {
+                assert!((f64::from(*found) - e).abs() < 1e-5 * k as f64, "{m}×{k}×{n}: {found} vs {e}");
             }
         }
     }
