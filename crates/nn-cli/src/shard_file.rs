@@ -230,10 +230,13 @@ fn row(names: &[String], cells: &[String], line: usize) -> Result<ShardRow, Stri
     Ok(ShardRow { point: Point::new(index, values), result, points, cv, shard, search, line })
 }
 
+/// A CSV record: the line it starts on, its cells.
+type Record = (usize, Vec<String>);
+
 /// The records of a CSV text with the line each starts on: fields split at
 /// commas, `"…"` quoting commas, quotes (`""`) and line breaks; `\r\n` or `\n`
 /// ends a record; empty lines are skipped.
-fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut out = Vec::new();
     let (mut cells, mut cell) = (Vec::new(), String::new());
     let (mut line, mut start) = (1, 1);
