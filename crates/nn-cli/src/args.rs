@@ -55,7 +55,7 @@ pub struct HyperArgs {
     #[arg(long, value_enum)]
     pub loss: Option<LossName>,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub lr: f64,
     /// Mini-batch size (the last, partial batch is used too).
     #[arg(long, default_value_t = 32)]
@@ -70,7 +70,7 @@ pub struct HyperArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Early stopping: stop when the epoch loss changes by less than this.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub eps: Option<f64>,
 }
 

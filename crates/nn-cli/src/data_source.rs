@@ -15,8 +15,18 @@ use crate::model_file::ModelInfo;
 /// label in the last column, a header line skipped; IDX images are scaled by 1/255.
 ///
 /// # Errors
-/// [`CliError::Data`] naming the file and the place of what is wrong.
+/// [`CliError::Data`] naming the file and the place of what is wrong, or
+/// that it has no rows.
 pub fn load(data: &str, labels: Option<&Path>) -> CliResult<Dataset> {
+    let dataset = load_any(data, labels)?;
+    if dataset.is_empty() {
+        return Err(nn_data::DataError::Empty { file: data.to_string() }.into());
+    }
+    Ok(dataset)
+}
+
+/// [`load`], empty data sets included.
+fn load_any(data: &str, labels: Option<&Path>) -> CliResult<Dataset> {
     match (data, labels) {
         ("digits", None) => Ok(digits()),
         ("digits", Some(_)) => {

@@ -198,7 +198,15 @@ fn train_and_report(
 ) -> CliResult<()> {
     let split = split(data, trained_on.test_fraction, trained_on.seed)?;
     let rows = split.train.len();
-    if spec.batch_size > rows && rows > 0 {
+    if rows == 0 || split.test.is_empty() {
+        return Err(CliError::usage(format!(
+            "{} rows are too few to split into a training and a test part with --test-fraction {}: \
+             each class needs rows in both",
+            data.len(),
+            trained_on.test_fraction
+        )));
+    }
+    if spec.batch_size > rows {
         eprintln!(
             "nn: warning: batch size {} is larger than the {rows} training rows: each epoch is one batch of {rows}",
             spec.batch_size
