@@ -419,9 +419,35 @@ fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: 
         for (kk, dst) in panel.chunks_exact_mut(nr).enumerate() {
             dst[..cols].copy_from_slice(&b.data[(p0 + kk) * b.rs + j0..][..cols]);
         }
+    } else if b.rs == 1 {
+        // A transposed row-major matrix (a weight seen as Wᵀ): transpose 8 × 8
+        // blocks through a small array, reading 8 contiguous values from each
+        // of 8 rows of the memory and writing 8 contiguous values to each of
+        // 8 rows of the panel.
+        const T: usize = 8;
+        let (full_cols, full_k) = (cols / T * T, kc / T * T);
+        for c0 in (0..full_cols).step_by(T) {
+            for k0 in (0..full_k).step_by(T) {
+                let mut block = [[0.0f32; T]; T];
+                for (c, row) in block.iter_mut().enumerate() {
+                    row.copy_from_slice(&b.data[p0 + k0 + (j0 + c0 + c) * b.cs..][..T]);
+                }
+                for (t, dst) in panel[k0 * nr + c0..].chunks_mut(nr).take(T).enumerate() {
+                    for (c, dst) in dst[..T].iter_mut().enumerate() {
+                        *dst = block[c][t];
+                    }
+                }
+            }
+        }
+        // The edges: columns past the last block of 8, and k past the last block of 8.
+        for col in 0..cols {
+            let start = p0 + (j0 + col) * b.cs;
+            let first_k = if col < full_cols { full_k } else { 0 };
+            for kk in first_k..kc {
+                panel[kk * nr + col] = b.data[start + kk];
+            }
+        }
     } else {
-        // Column by column: each read runs along b's contiguous axis (b.rs is 1
-        // for a transposed row-major matrix), the writes stay in one panel.
         for col in 0..cols {
             let start = p0 * b.rs + (j0 + col) * b.cs;
             for (kk, dst) in panel.iter_mut().skip(col).step_by(nr).take(kc).enumerate() {
