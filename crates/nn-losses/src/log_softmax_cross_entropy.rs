@@ -101,9 +101,11 @@ impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
         let scale = inverse_batch::<F>(y.nrows());
         let mut grad = grad_rows(&mut self.grad, yhat.shape());
         Zip::from(grad.rows_mut()).and(y.rows()).and(yhat.rows()).for_each(|mut g, t, s| {
-            let lse = log_sum_exp(s);
-            let total = t.sum();
-            Zip::from(&mut g).and(t).and(s).for_each(|g, &t, &s| *g = scale * ((s - lse).exp() * total - t));
+            // One exp per score: e = exp(s − max) goes into g, then g ← e/Σe·total − t.
+            let max = s.fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
+            Zip::from(&mut g).and(s).for_each(|g, &s| *g = (s - max).exp());
+            let softmax_scale = t.sum() / g.sum();
+            Zip::from(&mut g).and(t).for_each(|g, &t| *g = scale * (*g * softmax_scale - t));
         });
         Ok(&self.grad)
     }
