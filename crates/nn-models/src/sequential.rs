@@ -314,3 +314,37 @@ impl<F: Float> fmt::Debug for Sequential<F> {
         write!(f, "Sequential({self})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nn_core::gradcheck;
+    use nn_layers::{Linear, ReLU};
+
+    fn net() -> Sequential<f64> {
+        let mut rng = gradcheck::seeded(3);
+        Sequential::new().add(Linear::new(4, 5, &mut rng)).add(ReLU::new()).add(Linear::new(5, 2, &mut rng))
+    }
+
+    fn gradients(net: &Sequential<f64>) -> Vec<ArrayD<f64>> {
+        let mut grads = Vec::new();
+        net.visit_parameters(&mut |p| grads.push(p.grad.to_owned()));
+        grads
+    }
+
+    #[test]
+    fn backward_update_gradient_skips_only_the_first_delta() {
+        let mut rng = gradcheck::seeded(4);
+        let x = gradcheck::uniform(&[3, 4], -1.0..1.0, &mut rng);
+        let delta = gradcheck::uniform(&[3, 2], -1.0..1.0, &mut rng);
+        let (mut full, mut parameters_only) = (net(), net());
+        full.forward(x.view()).unwrap();
+        full.backward(x.view(), delta.view()).unwrap();
+        parameters_only.forward(x.view()).unwrap();
+        parameters_only.backward_update_gradient(x.view(), delta.view()).unwrap();
+        assert_eq!(gradients(&parameters_only), gradients(&full));
+        // The first module's ∂loss/∂input was never computed: its buffer is still empty.
+        assert_eq!(parameters_only.grad_input().len(), 0);
+        assert_eq!(full.grad_input().shape(), &[3, 4]);
+    }
+}
