@@ -29,9 +29,9 @@ use crate::check;
 pub struct MaxPool1D<F: Float = f32> {
     k_size: usize,
     stride: usize,
-    // Position along the length axis of each output's maximum, (batch, out_len, channels),
-    // and the input shape it was found for.
-    argmax: Array3<usize>,
+    // Offset in its window (0..k_size) of each output's maximum, (batch, out_len,
+    // channels), and the input shape it was found for. u32 like f32: one vector width.
+    argmax: Array3<u32>,
     argmax_for: [usize; 3],
     output: ArrayD<F>,
     grad_input: ArrayD<F>,
@@ -86,19 +86,20 @@ impl<F: Float> MaxPool1D<F> {
         let argmax = self.argmax.as_slice_mut().expect("kept buffers are contiguous");
         if channels > 0 {
             let windows = y.chunks_exact_mut(channels).zip(argmax.chunks_exact_mut(channels));
+            let (k_size, stride) = (self.k_size, self.stride);
             for (r, (best, at)) in windows.enumerate() {
                 let (b, j) = (r / out_len, r % out_len);
-                let start = j * self.stride;
-                let row = |p: usize| &x[(b * length + p) * channels..][..channels];
-                best.copy_from_slice(row(start));
-                at.fill(start);
-                for p in start + 1..start + self.k_size {
-                    for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row(p)) {
-                        // Strictly greater keeps the first maximum; a NaN wins so it shows downstream.
-                        if v > *best || (v.is_nan() && !best.is_nan()) {
-                            *best = v;
-                            *at = p;
-                        }
+                let row = |t: usize| &x[(b * length + j * stride + t) * channels..][..channels];
+                best.copy_from_slice(row(0));
+                at.fill(0);
+                for t in 1..k_size {
+                    let offset = u32::try_from(t).expect("k_size fits in u32");
+                    for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row(t)) {
+                        // Strictly greater keeps the first maximum; a NaN wins so it shows
+                        // downstream. Selects, not branches: the loop vectorizes.
+                        let wins = (v > *best) | (v.is_nan() & !best.is_nan());
+                        *best = if wins { v } else { *best };
+                        *at = if wins { offset } else { *at };
                     }
                 }
             }
@@ -157,9 +158,10 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
         if channels > 0 {
             let windows = d.chunks_exact(channels).zip(argmax.chunks_exact(channels));
             for (r, (d, at)) in windows.enumerate() {
-                let b = r / out_len;
-                for (c, (&d, &p)) in d.iter().zip(at).enumerate() {
-                    g[(b * length + p) * channels + c] += d;
+                let (b, j) = (r / out_len, r % out_len);
+                let start = b * length + j * self.stride;
+                for (c, (&d, &t)) in d.iter().zip(at).enumerate() {
+                    g[(start + t as usize) * channels + c] += d;
                 }
             }
         }
