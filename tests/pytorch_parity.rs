@@ -59,6 +59,9 @@ for name in ["MSELoss()", "BCELoss()", "CrossEntropyLoss()", "LogSoftmaxCrossEnt
 print(json.dumps({"output": out.detach().flatten().tolist(), "grad_input": x.grad.flatten().tolist(), "grads": grads, "losses": losses}))
 "#;
 
+/// A loss and the prediction it takes (raw scores or probabilities).
+type LossCase<'a> = (Box<dyn Loss<f64>>, &'a ArrayD<f64>);
+
 fn python() -> Option<String> {
     let python = std::env::var("NN_TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let probe = Command::new(&python).args(["-c", "import torch"]).stderr(Stdio::null()).status().ok()?;
@@ -166,7 +169,7 @@ fn layers_and_losses_match_pytorch() {
         let mut s = Softmax::<f64>::new();
         s.forward(yhat.view()).unwrap().clone()
     };
-    let mut losses: Vec<(Box<dyn Loss<f64>>, &ArrayD<f64>)> = vec![
+    let mut losses: Vec<LossCase<'_>> = vec![
         (Box::new(MSELoss::new()), &yhat),
         (Box::new(BCELoss::new()), &sigmoid),
         (Box::new(CrossEntropyLoss::new()), &softmax),
