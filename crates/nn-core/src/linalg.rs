@@ -294,7 +294,9 @@ impl WithSimd for Blocked<'_, '_, '_> {
 /// apart in `data`: a packed panel (`step` = MR) or a column-major `a`.
 #[inline(always)]
 fn strided_columns(data: &[f32], step: usize, kc: usize) -> impl Iterator<Item = [f32; MR]> + '_ {
-    data.chunks(step).take(kc).map(|column| column[..MR].try_into().expect("MR values"))
+    // A step of 0 is the stride of a k axis of length 1 (see `stride`): any
+    // step ≥ MR then reads the one column.
+    data.chunks(step.max(MR)).take(kc).map(|column| column[..MR].try_into().expect("MR values"))
 }
 
 /// The columns of MR rows of a row-major `a`, each row kc long.
@@ -320,7 +322,9 @@ fn tile<S: Simd>(
 ) -> [[S::f32s; NV]; MR] {
     let nr = NV * S::F32_LANES;
     let mut acc = [[simd.splat_f32s(0.0); NV]; MR];
-    for (column, row) in columns.zip(b.chunks(b_step)) {
+    // A step of 0 is the stride of a k axis of length 1 (see `stride`): any
+    // step ≥ nr then reads the one row.
+    for (column, row) in columns.zip(b.chunks(b_step.max(nr))) {
         let (row, _) = S::as_simd_f32s(&row[..nr]);
         let row: &[S::f32s; NV] = row.try_into().expect("NV vectors");
         for (acc, &a) in acc.iter_mut().zip(&column) {
@@ -520,8 +524,12 @@ mod tests {
         ];
         let shapes =
             [(1, 1, 1), (3, 5, 7), (8, 4, 32), (9, 3, 33), (32, 64, 100), (17, 300, 70), (40, 520, 9)];
+        // k = 1 (a batch of one row, seen from a weight gradient): the
+        // strides of the length-1 axes are 0.
+        let shapes: Vec<_> =
+            shapes.into_iter().chain([(8, 1, 32), (16, 1, 64), (24, 1, 8), (8, 1, 1), (1, 8, 8)]).collect();
         for kernel in kernels {
-            for shape in shapes {
+            for &shape in &shapes {
                 for layouts in
                     [(false, false, false), (true, true, false), (false, true, true), (true, false, true)]
                 {
