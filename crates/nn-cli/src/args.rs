@@ -1,4 +1,4 @@
-//! The command line: `nn train`, `nn eval`, `nn predict`, `nn export`, `nn grid`, `nn repro`.
+//! The command line: `nn train`, `nn eval`, `nn predict`, `nn export`, `nn grid`, `nn repro`, `nn bench`.
 
 use std::path::PathBuf;
 
@@ -30,6 +30,9 @@ pub enum Command {
     Grid(GridArgs),
     /// Reproduce the report's section 3 on the bundled digits: REPORT.md and its figures.
     Repro(ReproArgs),
+    /// Time training epochs of a network or a named workload (W1–W5), with
+    /// allocations per step and GFLOP/s; or time matrix products (--gemm).
+    Bench(BenchArgs),
 }
 
 /// Where the data comes from.
@@ -295,4 +298,54 @@ pub struct ReproArgs {
     /// Run only the sections starting with this number, e.g. 3.2.3 or 3.3.
     #[arg(long)]
     pub only: Option<String>,
+}
+
+/// `nn bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// A named workload of the performance issue: W1, W2, W3, W4 or W5
+    /// (W5: grid searches on 1 thread and on --threads, 2 by default).
+    #[arg(long, value_name = "W1..W5", conflicts_with_all = ["net", "encoder", "decoder", "loss", "batch_size", "data", "labels", "test_fraction", "seed"])]
+    pub workload: Option<String>,
+    /// The classifier to time, e.g. "Linear(64,100) -> ReLU -> Linear(100,10)".
+    #[arg(long)]
+    pub net: Option<String>,
+    /// An auto-encoder's encoder (with --decoder).
+    #[arg(long)]
+    pub encoder: Option<String>,
+    /// An auto-encoder's decoder.
+    #[arg(long)]
+    pub decoder: Option<String>,
+    /// Loss [default: as `nn train` chooses].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossName>,
+    /// Learning rate of plain SGD [default: 0.01].
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// Mini-batch size [default: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Epochs in all, the first a warm-up that is not timed [default: 11;
+    /// W1 21, W4 6; W5: whole searches, 4].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Threads of the rayon pool the run uses [default: 1].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seeds the weights, the split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data (the run trains on the training part of the split).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Time `nn_core::linalg::matmul_into` at 1024³ and at W1, W2 and W4 sizes instead.
+    #[arg(long, conflicts_with_all = ["workload", "net", "encoder", "decoder"])]
+    pub gemm: bool,
+    /// Write the workloads' data as .npy files into DIR (for the PyTorch
+    /// comparison of `cargo xtask bench-peers`) and exit.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["workload", "net", "encoder", "decoder", "gemm"])]
+    pub dump_data: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }

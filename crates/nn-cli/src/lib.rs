@@ -1,10 +1,12 @@
 //! The `nn` command's library: the report's network notation, the data
 //! options, model files, and the commands built on them (`train`, `eval`,
-//! `predict`, `export`, `grid`, `repro`).
+//! `predict`, `export`, `grid`, `repro`, `bench`).
 //!
 //! The binary (`src/main.rs`) only parses the command line and prints errors.
 
+pub mod alloc_counter;
 pub mod args;
+pub mod bench_cmd;
 pub mod build;
 pub mod data_source;
 pub mod error;
@@ -21,3 +23,4 @@ pub mod search_id;
 pub mod shard;
 pub mod shard_file;
 pub mod train_cmd;
+pub mod workloads;

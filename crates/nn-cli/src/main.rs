@@ -1,12 +1,18 @@
-//! `nn`: train, evaluate, predict, export, search and reproduce the report from the command line.
+//! `nn`: train, evaluate, predict, export, search, reproduce the report and benchmark from the command line.
 //!
 //! Errors are printed once, as `nn: <message>`, and the exit status is 2.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use nn_cli::alloc_counter::Counting;
 use nn_cli::args::{Cli, Command};
-use nn_cli::{eval_cmd, export_cmd, grid_cmd, predict_cmd, repro, train_cmd};
+use nn_cli::{bench_cmd, eval_cmd, export_cmd, grid_cmd, predict_cmd, repro, train_cmd};
+
+/// Every allocation is counted, so that `nn bench` can report allocations per
+/// training step; otherwise it is the system allocator (see `alloc_counter`).
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -21,6 +27,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(args),
         Command::Grid(args) => grid_cmd::run(args),
         Command::Repro(args) => repro::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
