@@ -1,8 +1,11 @@
 //! Project chores, run as `cargo xtask <command>`.
 //!
 //! - `check`: verifies the crate order from `cargo metadata`.
+//! - `fuzz [--seconds N] [--build-only] [TARGET...]`: runs the cargo-fuzz
+//!   targets of `fuzz/` (see docs/FUZZING.md).
 
 mod crate_order;
+mod fuzz;
 
 use std::process::{Command, ExitCode};
 
@@ -10,8 +13,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("check") => check(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask check");
+            eprintln!("usage: cargo xtask check | cargo xtask fuzz [--seconds N] [--build-only] [TARGET...]");
             ExitCode::from(2)
         }
     }

@@ -51,6 +51,83 @@ pub fn row_shape(first: Option<&LayerSpec>, features: usize) -> Result<Vec<usize
     Ok(vec![features / channels, channels])
 }
 
+/// The most values `nn` allocates for a network's parameters in all, or for
+/// one layer's output per row: 2³¹ (8 GiB of f32). Larger sizes in the
+/// notation are refused before anything is allocated, instead of aborting
+/// the process when memory runs out (or overflowing the shape arithmetic).
+pub const MAX_VALUES: usize = 1 << 31;
+
+/// The number of parameters of `specs`, checked against [`MAX_VALUES`]
+/// without building anything.
+///
+/// # Errors
+/// A message naming the layer that takes the count past the limit.
+pub fn check_parameters(specs: &[LayerSpec]) -> Result<usize, String> {
+    let mut total = 0usize;
+    for spec in specs {
+        let count = match *spec {
+            LayerSpec::Linear { input, output } => {
+                input.checked_mul(output).and_then(|w| w.checked_add(output))
+            }
+            LayerSpec::Conv1D { k_size, chan_in, chan_out, .. } => chan_out
+                .checked_mul(chan_in)
+                .and_then(|w| w.checked_mul(k_size))
+                .and_then(|w| w.checked_add(chan_out)),
+            _ => Some(0),
+        };
+        total = count.and_then(|c| total.checked_add(c)).filter(|&t| t <= MAX_VALUES).ok_or_else(|| {
+            format!("{spec} takes the network past the {MAX_VALUES} parameters nn builds at most")
+        })?;
+    }
+    Ok(total)
+}
+
+/// Follows one row of shape `row` (no batch axis) through `specs` and checks
+/// that no layer makes it larger than [`MAX_VALUES`] values. Stops, without
+/// error, at the first layer the row does not fit: the shape check that
+/// follows names it. Returns the last row shape it reached.
+///
+/// # Errors
+/// A message naming the layer and the row size it would make.
+pub fn check_rows(specs: &[LayerSpec], row: &[usize]) -> Result<Vec<usize>, String> {
+    let mut row = row.to_vec();
+    for spec in specs {
+        let next: Option<Vec<usize>> = match (*spec, row.as_slice()) {
+            (LayerSpec::Linear { output, .. }, _) => Some(vec![output]),
+            (LayerSpec::Conv1D { k_size, chan_out, stride, .. }, &[len, _]) if len >= k_size => {
+                Some(vec![(len - k_size) / stride + 1, chan_out])
+            }
+            (LayerSpec::MaxPool1D { k_size, stride }, &[len, channels]) if len >= k_size => {
+                Some(vec![(len - k_size) / stride + 1, channels])
+            }
+            (LayerSpec::Upsample1D { scale }, &[len, channels]) => {
+                let Some(len) = len.checked_mul(scale) else {
+                    return Err(format!("{spec} makes rows longer than nn can count"));
+                };
+                Some(vec![len, channels])
+            }
+            (LayerSpec::Conv1D { .. } | LayerSpec::MaxPool1D { .. } | LayerSpec::Upsample1D { .. }, _) => {
+                None
+            }
+            (LayerSpec::Flatten, _) => {
+                Some(vec![row.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX)])
+            }
+            _ => Some(row.clone()),
+        };
+        let Some(next) = next else { return Ok(row) };
+        match next.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
+            Some(values) if values <= MAX_VALUES => row = next,
+            Some(values) => {
+                return Err(format!(
+                    "{spec} makes each row {values} values, more than the {MAX_VALUES} nn builds"
+                ));
+            }
+            None => return Err(format!("{spec} makes each row more values than nn can count")),
+        }
+    }
+    Ok(row)
+}
+
 /// Whether the network ends in layers that make each output row a
 /// probability distribution (a Softmax) or independent probabilities (a Sigmoid).
 pub fn ends_with(specs: &[LayerSpec], spec: LayerSpec) -> bool {
@@ -72,6 +149,33 @@ mod tests {
         let row = row_shape(specs.first(), 64).unwrap();
         assert_eq!(row, vec![64, 1]);
         assert_eq!(net.check(&[5, 64, 1]).unwrap().last().unwrap(), &vec![5, 10]);
+    }
+
+    #[test]
+    fn sizes_past_the_limit_are_refused_before_building() {
+        let specs = parse("Linear(64,100) -> ReLU -> Linear(100,10)").unwrap();
+        assert_eq!(check_parameters(&specs), Ok(64 * 100 + 100 + 100 * 10 + 10));
+        let specs = parse("Linear(64,100) -> Linear(100000,100000)").unwrap();
+        assert_eq!(
+            check_parameters(&specs).unwrap_err(),
+            "Linear(100000, 100000) takes the network past the 2147483648 parameters nn builds at most"
+        );
+        assert!(check_parameters(&parse("Conv1D(99999999999,99999999999,99999999999)").unwrap()).is_err());
+
+        let specs = parse("Conv1D(3,1,8) -> Upsample1D(1000) -> Flatten -> Linear(496000,10)").unwrap();
+        assert_eq!(check_rows(&specs, &[64, 1]), Ok(vec![10]));
+        let specs = parse("Upsample1D(100000) -> Upsample1D(1000)").unwrap();
+        assert_eq!(
+            check_rows(&specs, &[64, 1]).unwrap_err(),
+            "Upsample1D(1000) makes each row 6400000000 values, more than the 2147483648 nn builds"
+        );
+        let specs = parse("Upsample1D(9223372036854775807)").unwrap();
+        assert_eq!(
+            check_rows(&specs, &[64, 1]).unwrap_err(),
+            "Upsample1D(9223372036854775807) makes rows longer than nn can count"
+        );
+        // A row that does not fit a layer is left to the shape check.
+        assert_eq!(check_rows(&parse("Conv1D(3,1,8) -> Linear(5,5)").unwrap(), &[64]), Ok(vec![64]));
     }
 
     #[test]

@@ -82,10 +82,13 @@ impl NetSpec {
     /// Parses `--net`, or `--encoder` and `--decoder`.
     ///
     /// # Errors
-    /// [`CliError::Notation`] naming the option and the offending token.
+    /// [`CliError::Notation`] naming the option and the offending token;
+    /// [`CliError::Usage`] for a network of more than [`build::MAX_VALUES`] parameters.
     pub fn parse(net: Option<&str>, encoder: Option<&str>, decoder: Option<&str>) -> CliResult<Self> {
         let read = |what: &str, text: &str| {
-            parse(text).map_err(|source| CliError::Notation { what: what.into(), source })
+            let specs = parse(text).map_err(|source| CliError::Notation { what: what.into(), source })?;
+            build::check_parameters(&specs).map_err(|e| CliError::usage(format!("{what}: {e}")))?;
+            Ok::<_, CliError>(specs)
         };
         match (net, encoder, decoder) {
             (Some(net), None, None) => Ok(NetSpec::Classifier(read("--net", net)?)),
@@ -120,6 +123,21 @@ impl NetSpec {
         match self {
             NetSpec::Classifier(specs) => specs.first(),
             NetSpec::AutoEncoder { encoder, .. } => encoder.first(),
+        }
+    }
+
+    /// Follows one input row of shape `row_shape` through the network and
+    /// checks that no layer output is larger than [`build::MAX_VALUES`] per
+    /// row, before anything runs (see [`build::check_rows`]).
+    ///
+    /// # Errors
+    /// The layer and the row size it would make.
+    pub fn check_rows(&self, row_shape: &[usize]) -> Result<(), String> {
+        match self {
+            NetSpec::Classifier(specs) => build::check_rows(specs, row_shape).map(drop),
+            NetSpec::AutoEncoder { encoder, decoder } => {
+                build::check_rows(decoder, &build::check_rows(encoder, row_shape)?).map(drop)
+            }
         }
     }
 
@@ -248,6 +266,7 @@ pub fn input_shape(batch: usize, row_shape: &[usize]) -> Vec<usize> {
 /// A [`CliError`] naming the layer and both sizes, or the class count.
 pub fn check(spec: &NetSpec, network: &Network, features: usize, classes: usize) -> CliResult<Vec<usize>> {
     let row_shape = build::row_shape(spec.first(), features).map_err(CliError::Usage)?;
+    spec.check_rows(&row_shape).map_err(CliError::Usage)?;
     let shape = input_shape(1, &row_shape);
     let summary = network.summary(&shape).map_err(|e| match &e {
         nn_core::ShapeError::InChain { index: 0, chain, .. }

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 
 use nn_io::Metadata;
 
+use crate::build;
 use crate::error::{CliError, CliResult};
 use crate::experiment::{LossName, NetSpec, Network, input_shape};
-use crate::notation::parse;
+use crate::notation::{LayerSpec, parse};
 
 /// Key of a classifier's notation.
 pub const NET: &str = "net";
@@ -113,7 +114,10 @@ impl ModelInfo {
     pub fn from_metadata(path: &Path, meta: &Metadata) -> CliResult<Self> {
         let bad = |reason: String| CliError::NotAModel { path: path.to_path_buf(), reason };
         let notation = |key: &str, text: &str| {
-            parse(text).map_err(|e| bad(format!("its \"{key}\" entry does not parse: {}", e.message)))
+            let specs =
+                parse(text).map_err(|e| bad(format!("its \"{key}\" entry does not parse: {}", e.message)))?;
+            build::check_parameters(&specs).map_err(|e| bad(format!("its \"{key}\" entry: {e}")))?;
+            Ok::<_, CliError>(specs)
         };
         let net = match (meta.get(NET), meta.get(ENCODER), meta.get(DECODER)) {
             (Some(net), _, _) => NetSpec::Classifier(notation(NET, net)?),
@@ -226,6 +230,18 @@ pub struct Model {
 pub fn load(path: &Path) -> CliResult<Model> {
     let file = nn_io::load_tensors::<f32>(path)?;
     let info = ModelInfo::from_metadata(path, &file.metadata)?;
+    let tensors: BTreeMap<String, _> = if file.metadata.get("checkpoint").is_some() {
+        file.tensors.into_iter().filter(|(name, _)| !name.starts_with(OPTIMIZER_TENSORS)).collect()
+    } else {
+        file.tensors
+    };
+    // Compare names and shapes before building: the network then takes no
+    // more memory than the file's tensors, whatever sizes the metadata claims.
+    check_tensors(path, &parameter_shapes(&info.net), &tensors)?;
+    info.net.check_rows(&info.row_shape).map_err(|reason| CliError::NotAModel {
+        path: path.to_path_buf(),
+        reason: format!("its network: {reason}"),
+    })?;
     let mut network = Network::build(&info.net, 0);
     let out = network.summary(&input_shape(1, &info.row_shape)).map_err(|e| CliError::NotAModel {
         path: path.to_path_buf(),
@@ -242,13 +258,64 @@ pub fn load(path: &Path) -> CliResult<Model> {
             reason: format!("its network gives outputs of shape {out:?}, its metadata says {expected:?}"),
         });
     }
-    let tensors: BTreeMap<String, _> = if file.metadata.get("checkpoint").is_some() {
-        file.tensors.into_iter().filter(|(name, _)| !name.starts_with(OPTIMIZER_TENSORS)).collect()
-    } else {
-        file.tensors
-    };
     nn_io::assign_parameters(network.module(), &tensors, path)?;
     Ok(Model { path: path.to_path_buf(), network, info, metadata: file.metadata })
+}
+
+/// The parameters of `net` by state-dict name, in the network's order, with
+/// their shapes in PyTorch's layout: what [`Network::build`] would allocate.
+pub fn parameter_shapes(net: &NetSpec) -> Vec<(String, Vec<usize>)> {
+    let chain = |prefix: &str, specs: &[LayerSpec]| -> Vec<(String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let (weight, bias) = match *spec {
+                LayerSpec::Linear { input, output } => (vec![output, input], output),
+                LayerSpec::Conv1D { k_size, chan_in, chan_out, .. } => {
+                    (vec![chan_out, chan_in, k_size], chan_out)
+                }
+                _ => continue,
+            };
+            out.push((format!("{prefix}{i}.weight"), weight));
+            out.push((format!("{prefix}{i}.bias"), vec![bias]));
+        }
+        out
+    };
+    match net {
+        NetSpec::Classifier(specs) => chain("", specs),
+        NetSpec::AutoEncoder { encoder, decoder } => {
+            let mut out = chain("encoder.", encoder);
+            out.extend(chain("decoder.", decoder));
+            out
+        }
+    }
+}
+
+/// nn-io's strict check, on shapes alone: every expected tensor present with
+/// its shape, nothing else.
+fn check_tensors<T>(
+    path: &Path,
+    expected: &[(String, Vec<usize>)],
+    tensors: &BTreeMap<String, ndarray::ArrayD<T>>,
+) -> CliResult<()> {
+    let mut missing = Vec::new();
+    let mut shapes = Vec::new();
+    for (name, shape) in expected {
+        match tensors.get(name) {
+            None => missing.push(name.clone()),
+            Some(t) if t.shape() != shape.as_slice() => shapes.push(nn_io::ShapeMismatch {
+                name: name.clone(),
+                file: t.shape().to_vec(),
+                model: shape.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    let unexpected: Vec<String> =
+        tensors.keys().filter(|name| !expected.iter().any(|(e, _)| e == *name)).cloned().collect();
+    if missing.is_empty() && unexpected.is_empty() && shapes.is_empty() {
+        return Ok(());
+    }
+    Err(nn_io::IoError::Mismatch { path: path.to_path_buf(), missing, unexpected, shapes }.into())
 }
 
 #[cfg(test)]
