@@ -103,12 +103,13 @@ impl Gemm for f32 {
         let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
             return general_mat_mul(alpha, a, b, beta, c);
         };
-        // Tiles are MR rows by (with AVX-512) 32 columns: a thin c, such as a
-        // Conv1D weight gradient (32, 3), wastes less computed as cᵀ = bᵀ·aᵀ.
-        // Only when that halves the work: the transposed c is stored element
-        // by element and its operands often need packing.
-        let padded = |rows: usize, cols: usize| rows.next_multiple_of(MR) * cols.next_multiple_of(32);
-        let p = if 2 * padded(n, m) <= padded(m, n) {
+        // c or cᵀ = bᵀ·aᵀ, whichever costs less (see `cost`): a thin c, such
+        // as a Conv1D weight gradient (32, 3), wastes less of its tiles
+        // transposed, and a layer's forward product x·Wᵀ packs the small x
+        // rather than the whole weight when computed as (W·xᵀ)ᵀ.
+        let p = if cost(n, k, m, b_mat.transposed(), a_mat.transposed(), rs == 1 || m <= 1)
+            < cost(m, k, n, a_mat, b_mat, cs == 1 || n <= 1)
+        {
             let (a, b) = (b_mat.transposed(), a_mat.transposed());
             Product { m: n, k, n: m, alpha, a, b, beta, c: MatMut { data, rs: cs, cs: rs } }
         } else {
@@ -116,6 +117,28 @@ impl Gemm for f32 {
         };
         product(Kernel::Best, p);
     }
+}
+
+/// Whether an operand of `rows` × `cols`, multiplied with `other` columns or
+/// rows of the other side, is packed even when its layout could be read in
+/// place: rows thousands of floats apart defeat the caches (4 KiB strides
+/// alias in L1), and packing costs only 1/`other` of the product once
+/// `other` is 128 or more.
+fn large(rows: usize, cols: usize, other: usize) -> bool {
+    other >= 128 && rows * cols >= 32 * 1024
+}
+
+/// A rough cost, in cycles, of c (m, n) ← a (m, k)·b (k, n) on this kernel:
+/// the register tiles (padded to MR rows × 32 columns, 32 multiply-adds a
+/// cycle), the packing of operands not read in place (2 values a cycle), and
+/// the stores of a c whose rows are not contiguous (`c_rows_contiguous`
+/// false: one value a cycle). It only has to rank c against cᵀ.
+fn cost(m: usize, k: usize, n: usize, a: Mat<'_>, b: Mat<'_>, c_rows_contiguous: bool) -> usize {
+    let tiles = m.next_multiple_of(MR) * n.next_multiple_of(32) * k / 32;
+    let b_packed = if b.cs == 1 && !large(k, n, m) { 0 } else { k * n };
+    let a_packed = if (a.rs == 1 || a.cs == 1) && !large(m, k, n) { 0 } else { m * k };
+    let c_stored = if c_rows_contiguous { 0 } else { m * n };
+    tiles + (b_packed + a_packed) / 2 + c_stored
 }
 
 /// A stride as an unsigned step, if it is non-negative (any stride of an axis
@@ -236,11 +259,8 @@ impl WithSimd for Blocked<'_, '_, '_> {
         grow(a_pack, m_panels * MR * kc_max);
         grow(b_pack, n_panels * nr * kc_max);
         // b is read in place when its rows are contiguous; so is a when its
-        // rows or its columns are. Partial tiles at the edges are packed. Large
-        // operands are packed anyway: rows thousands of floats apart defeat the
-        // caches (4 KiB strides alias in L1), and packing costs only 1/m (b)
-        // or 1/n (a) of the product once the other side is 128 or more.
-        let large = |rows: usize, cols: usize, other: usize| other >= 128 && rows * cols >= 32 * 1024;
+        // rows or its columns are. Partial tiles at the edges are packed, and
+        // so are `large` operands.
         let b_in_place = b.cs == 1 && !large(k, n, m);
         let a_in_place = !large(m, k, n);
         let a_by_columns = a_in_place && a.rs == 1;
@@ -553,6 +573,20 @@ mod tests {
                 assert!((f64::from(*found) - e).abs() < 1e-5 * k as f64, "{m}×{k}×{n}: {found} vs {e}");
             }
         }
+    }
+
+    #[test]
+    fn cost_prefers_packing_the_smaller_operand() {
+        // A layer's forward product x (32, 992)·Wᵀ, W (100, 992): as is, Wᵀ is
+        // packed; as (W·xᵀ)ᵀ only x is, and c is stored by columns.
+        let x = matrix(32, 992, 1, false);
+        let w = matrix(100, 992, 2, false);
+        let (x, wt) = (Mat::of(&x.view()).unwrap(), Mat::of(&w.t()).unwrap());
+        assert!(cost(100, 992, 32, wt.transposed(), x.transposed(), false) < cost(32, 992, 100, x, wt, true));
+        // delta (32, 100)·W (100, 992) reads everything in place as is.
+        let d = matrix(32, 100, 3, false);
+        let (d, w) = (Mat::of(&d.view()).unwrap(), Mat::of(&w.view()).unwrap());
+        assert!(cost(32, 100, 992, d, w, true) < cost(992, 100, 32, w.transposed(), d.transposed(), false));
     }
 
     #[test]
