@@ -3,7 +3,10 @@
 //! - `check`: verifies the crate order from `cargo metadata`.
 //! - `fuzz [--seconds N] [--build-only] [TARGET...]`: runs the cargo-fuzz
 //!   targets of `fuzz/` (see docs/FUZZING.md).
+//! - `bench-peers [--python PATH] [--threads 1,2]`: times the workloads W1–W5
+//!   here and in PyTorch in the same run and prints the ratios (see BENCHMARKS.md).
 
+mod bench_peers;
 mod crate_order;
 mod fuzz;
 
@@ -14,8 +17,10 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("check") => check(),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("bench-peers") => bench_peers::run(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask check | cargo xtask fuzz [--seconds N] [--build-only] [TARGET...]");
+            eprintln!("       {}", bench_peers::USAGE);
             ExitCode::from(2)
         }
     }
