@@ -12,10 +12,11 @@ channels) as in our library: W2 permutes to channels-first for Conv1d and
 MaxPool1d and back before Flatten, so Linear(992, 100) sees the same order.
 
 One warm-up epoch, then the median and minimum of the rest, as `nn bench`.
-W5 (a whole grid search per timed "epoch") is timed two ways on t threads:
-sequential jobs with torch.set_num_threads(t) ("intra-op"), and, for t > 1,
-t worker processes of one thread each ("processes"); the report's
-epoch_ms_median is the faster.
+W5 (a whole grid search per timed "epoch") runs its 36 jobs one after the
+other on 1 thread ("intra-op"), and on t > 1 threads in t worker processes
+of one thread each ("processes"): intra-op threads only slow networks this
+small down (with --w5-intra-op, sequential jobs on t intra-op threads are
+timed too, and the report's epoch_ms_median is the faster way).
 
 Usage:
     python torch_workloads.py --data DIR --workload W1 --threads 1 [--epochs N]
@@ -173,16 +174,17 @@ def _w5_jobs():
     return [(p, f) for p in range(len(W5_HIDDEN) * len(W5_LR)) for f in range(W5_FOLDS)]
 
 
-def time_w5(data_dir, threads, searches):
-    _w5_init(data_dir, threads)
+def time_w5(data_dir, threads, searches, intra_op):
     ways = {}
-    times = []
-    for s in range(searches):
-        started = time.perf_counter()
-        scores = [_w5_job(job) for job in _w5_jobs()]
-        if s > 0:
-            times.append((time.perf_counter() - started) * 1e3)
-    ways["intra-op"] = {"epoch_ms_median": statistics.median(times), "epoch_ms_min": min(times)}
+    if threads == 1 or intra_op:
+        _w5_init(data_dir, threads)
+        times = []
+        for s in range(searches):
+            started = time.perf_counter()
+            scores = [_w5_job(job) for job in _w5_jobs()]
+            if s > 0:
+                times.append((time.perf_counter() - started) * 1e3)
+        ways["intra-op"] = {"epoch_ms_median": statistics.median(times), "epoch_ms_min": min(times)}
     if threads > 1:
         context = multiprocessing.get_context("fork")
         with context.Pool(threads, initializer=_w5_init, initargs=(data_dir, 1)) as pool:
@@ -235,6 +237,11 @@ def main():
     parser.add_argument("--gemm", action="store_true", help="time torch.matmul instead")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, help="epochs in all, the first a warm-up")
+    parser.add_argument(
+        "--w5-intra-op",
+        action="store_true",
+        help="W5 on t > 1 threads: also time sequential jobs on t intra-op threads (slow on a busy machine)",
+    )
     args = parser.parse_args()
     if args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -249,7 +256,7 @@ def main():
     if epochs < 2:
         parser.error("--epochs must be at least 2 (one warm-up epoch, then the timed ones)")
     if args.workload == "W5":
-        result = time_w5(args.data, args.threads, epochs)
+        result = time_w5(args.data, args.threads, epochs, args.w5_intra_op)
     else:
         result = time_workload(args.data, args.workload, epochs)
     print(json.dumps({**info, "workload": args.workload, **result}))

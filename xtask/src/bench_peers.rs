@@ -1,7 +1,8 @@
 //! `cargo xtask bench-peers`: the workloads W1–W5 in this library and in
 //! PyTorch, in the same run, and the ratio PyTorch time / our time.
 //!
-//! Ours: `cargo run --release -p nn-cli -- bench --workload Wk --json --threads t`.
+//! Ours: `nn bench --workload Wk --json --threads t`, the binary of
+//! `cargo build --release -p nn-cli` built once at the start.
 //! PyTorch: `xtask/peers/torch_workloads.py`, on the data `nn bench
 //! --dump-data` writes (the same rows, networks, loss reduction, SGD). Both
 //! also time a 1024³ f32 matrix product and the W1, W2 and W4 sizes, so each
@@ -132,11 +133,18 @@ fn last_json(text: &str, what: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("{what} printed no JSON object: {text}"))
 }
 
-/// `nn bench <args> --json` through `cargo run --release`.
+/// The `nn` binary `cargo build --release -p nn-cli` makes.
+fn nn_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    target.join("release").join(format!("nn{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// `nn bench <args> --json`, with the binary built once at the start (as
+/// `cargo run --release -p nn-cli -- bench <args> --json` would run it, but
+/// never rebuilt in the middle of a run when the sources change).
 fn ours(args: &[String]) -> Result<Value, String> {
-    let mut command = Command::new(cargo());
-    command.current_dir(root()).args(["run", "--release", "--quiet", "-p", "nn-cli", "--", "bench"]);
-    command.args(args).arg("--json");
+    let mut command = Command::new(nn_binary());
+    command.current_dir(root()).arg("bench").args(args).arg("--json");
     let what = format!("nn bench {}", args.join(" "));
     last_json(&output(&mut command, &what)?, &what)
 }
