@@ -394,6 +394,21 @@ fn store<S: Simd>(
                 }
             }
         }
+    } else if c.rs == 1 {
+        // c is column-major (a product computed transposed): each column of
+        // the tile is `rows` contiguous values of c, so store column by column.
+        let mut values = [[0.0f32; 64 * NV]; MR];
+        for (row, tile_row) in values.iter_mut().zip(tile).take(rows) {
+            let (vectors, _) = S::as_mut_simd_f32s(&mut row[..NV * lanes]);
+            vectors.copy_from_slice(tile_row);
+        }
+        for col in 0..cols {
+            let dst = &mut c.data[i + (j + col) * c.cs..][..rows];
+            for (dst, row) in dst.iter_mut().zip(&values) {
+                let value = row[col];
+                *dst = if beta == 0.0 { alpha * value } else { alpha * value + beta * *dst };
+            }
+        }
     } else {
         let mut values = [0.0f32; 64 * NV];
         for (r, tile_row) in tile.iter().enumerate().take(rows) {
