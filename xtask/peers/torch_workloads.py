@@ -186,7 +186,7 @@ def time_w5(data_dir, threads, searches, intra_op):
                 times.append((time.perf_counter() - started) * 1e3)
         ways["intra-op"] = {"epoch_ms_median": statistics.median(times), "epoch_ms_min": min(times)}
     if threads > 1:
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context("spawn")
         with context.Pool(threads, initializer=_w5_init, initargs=(data_dir, 1)) as pool:
             times = []
             for s in range(searches):
