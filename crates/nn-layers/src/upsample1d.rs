@@ -49,7 +49,15 @@ impl<F: Float> Upsample1D<F> {
     /// The output shape for an input of `shape`, or why it does not fit.
     fn check_input(&self, shape: &[usize]) -> Result<[usize; 3], ShapeError> {
         let [batch, length, channels] = check::sequence(self, shape, None)?;
-        Ok([batch, length * self.scale, channels])
+        // A huge scale is a user's typo, not a reason to overflow.
+        let Some(out_length) = length.checked_mul(self.scale) else {
+            return Err(check::input_error(
+                self,
+                format!("a length whose {}-fold fits in memory", self.scale),
+                format!("length {length}"),
+            ));
+        };
+        Ok([batch, out_length, channels])
     }
 }
 
@@ -195,6 +203,19 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Upsample1D(2): delta has shape (1, 2, 1) but the output has shape (1, 4, 1)"
+        );
+    }
+
+    #[test]
+    fn upsample1d_refuses_an_output_length_that_overflows() {
+        let layer = Upsample1D::<f32>::new(usize::MAX / 2);
+        let err = Module::<f32>::output_shape(&layer, &[1, 3, 1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Upsample1D({0}) expects a length whose {0}-fold fits in memory but receives length 3",
+                usize::MAX / 2
+            )
         );
     }
 
