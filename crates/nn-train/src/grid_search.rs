@@ -164,9 +164,11 @@ where
         }
         result
     };
+    // One job per task: jobs differ in cost (a large hidden size trains
+    // several times longer), so idle threads must be able to steal any of them.
     let results: Vec<FoldResult> = match &pool {
-        Some(pool) => pool.install(|| jobs.par_iter().map(run).collect()),
-        None => jobs.par_iter().map(run).collect(),
+        Some(pool) => pool.install(|| jobs.par_iter().with_max_len(1).map(run).collect()),
+        None => jobs.par_iter().with_max_len(1).map(run).collect(),
     };
     if let Some(bar) = bar {
         bar.finish();
