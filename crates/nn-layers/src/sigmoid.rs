@@ -1,19 +1,14 @@
 //! Logistic sigmoid, element-wise: y = 1 / (1 + e^−x), ∂y/∂x = y·(1 − y).
 
-use std::fmt;
+use nn_core::Float;
 
-use ndarray::{ArrayD, ArrayViewD};
-use nn_core::{Float, Module, ShapeError, tensor};
-
-use crate::check;
-use crate::slices::{contiguous, contiguous_mut};
+use crate::output_activation::{OutputActivation, OutputRule};
 
 /// Element-wise logistic sigmoid: input of any shape with at least one axis ->
 /// output of the same shape. No parameters. Computed without overflow for any |x|.
 ///
 /// The backward pass, y·(1 − y), uses the output kept by the last forward,
-/// assuming, as Lua Torch does, that it was on the same input; after a forward
-/// of another shape it is recomputed from `input`.
+/// as every [`OutputActivation`] does.
 ///
 /// ```
 /// use ndarray::{arr1, ArrayD};
@@ -25,90 +20,21 @@ use crate::slices::{contiguous, contiguous_mut};
 /// assert_eq!(sigmoid.forward(x.view())?.as_slice().unwrap(), &[0.5, 0.0, 1.0]);
 /// # Ok::<(), nn_core::ShapeError>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct Sigmoid<F: Float = f32> {
-    output: ArrayD<F>,
-    grad_input: ArrayD<F>,
-}
+pub type Sigmoid<F = f32> = OutputActivation<F, SigmoidRule>;
 
-impl<F: Float> Sigmoid<F> {
-    /// A Sigmoid activation.
-    pub fn new() -> Self {
-        Self { output: tensor::empty(), grad_input: tensor::empty() }
-    }
-}
+/// The rule of [`Sigmoid`]: y = 1 / (1 + e^−x), ∂y/∂x = y·(1 − y).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigmoidRule;
 
-impl<F: Float> Default for Sigmoid<F> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl OutputRule for SigmoidRule {
+    const NOTATION: &'static str = "Sigmoid()";
 
-impl<F: Float> Module<F> for Sigmoid<F> {
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar (no axis).
-    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::ensure_shape(&mut self.output, input.shape());
-        // A copy only if the input is not in standard layout (never in a chain).
-        let input = input.as_standard_layout();
-        F::sigmoid_into(contiguous(&input), contiguous_mut(&mut self.output));
-        Ok(&self.output)
+    fn apply<F: Float>(input: &[F], output: &mut [F]) {
+        F::sigmoid_into(input, output);
     }
 
-    /// No parameters: checks the shapes only.
-    ///
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar, [`ShapeError::Delta`] if `delta` is not input-shaped.
-    fn backward_update_gradient(
-        &mut self,
-        input: ArrayViewD<'_, F>,
-        delta: ArrayViewD<'_, F>,
-    ) -> Result<(), ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::check_delta(self, input.shape(), &delta)
-    }
-
-    /// grad_input = delta ⊙ y·(1 − y).
-    ///
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar, [`ShapeError::Delta`] if `delta` is not input-shaped.
-    fn backward_delta(
-        &mut self,
-        input: ArrayViewD<'_, F>,
-        delta: ArrayViewD<'_, F>,
-    ) -> Result<&ArrayD<F>, ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::check_delta(self, input.shape(), &delta)?;
-        if self.output.shape() != input.shape() {
-            self.forward(input.view())?;
-        }
-        tensor::ensure_shape(&mut self.grad_input, input.shape());
-        let delta = delta.as_standard_layout();
-        let values = contiguous(&self.output).iter().zip(contiguous(&delta));
-        for (g, (&y, &d)) in contiguous_mut(&mut self.grad_input).iter_mut().zip(values) {
-            *g = d * y * (F::one() - y);
-        }
-        Ok(&self.grad_input)
-    }
-
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        check::not_scalar(self, input_shape)?;
-        Ok(input_shape.to_vec())
-    }
-
-    fn output(&self) -> &ArrayD<F> {
-        &self.output
-    }
-
-    fn grad_input(&self) -> &ArrayD<F> {
-        &self.grad_input
-    }
-}
-
-impl<F: Float> fmt::Display for Sigmoid<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sigmoid()")
+    fn derivative<F: Float>(y: F) -> F {
+        y * (F::one() - y)
     }
 }
 
@@ -116,6 +42,8 @@ impl<F: Float> fmt::Display for Sigmoid<F> {
 mod tests {
     use super::*;
     use crate::testing::{array, assert_close};
+    use ndarray::ArrayD;
+    use nn_core::Module;
     use nn_core::gradcheck;
 
     #[test]

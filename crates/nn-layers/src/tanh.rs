@@ -1,19 +1,14 @@
 //! Hyperbolic tangent, element-wise: y = tanh(x), ∂y/∂x = 1 − y².
 
-use std::fmt;
+use nn_core::Float;
 
-use ndarray::{ArrayD, ArrayViewD};
-use nn_core::{Float, Module, ShapeError, tensor};
-
-use crate::check;
-use crate::slices::{contiguous, contiguous_mut};
+use crate::output_activation::{OutputActivation, OutputRule};
 
 /// Element-wise tanh: input of any shape with at least one axis -> output of the same shape.
 /// No parameters.
 ///
 /// The backward pass, 1 − y², uses the output kept by the last forward,
-/// assuming, as Lua Torch does, that it was on the same input; after a forward
-/// of another shape it is recomputed from `input`.
+/// as every [`OutputActivation`] does.
 ///
 /// ```
 /// use ndarray::{arr1, ArrayD};
@@ -25,90 +20,21 @@ use crate::slices::{contiguous, contiguous_mut};
 /// assert_eq!(tanh.forward(x.view())?.as_slice().unwrap(), &[0.0, 1f64.tanh()]);
 /// # Ok::<(), nn_core::ShapeError>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct TanH<F: Float = f32> {
-    output: ArrayD<F>,
-    grad_input: ArrayD<F>,
-}
+pub type TanH<F = f32> = OutputActivation<F, TanhRule>;
 
-impl<F: Float> TanH<F> {
-    /// A TanH activation.
-    pub fn new() -> Self {
-        Self { output: tensor::empty(), grad_input: tensor::empty() }
-    }
-}
+/// The rule of [`TanH`]: y = tanh(x), ∂y/∂x = 1 − y².
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TanhRule;
 
-impl<F: Float> Default for TanH<F> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl OutputRule for TanhRule {
+    const NOTATION: &'static str = "TanH()";
 
-impl<F: Float> Module<F> for TanH<F> {
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar (no axis).
-    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::ensure_shape(&mut self.output, input.shape());
-        // A copy only if the input is not in standard layout (never in a chain).
-        let input = input.as_standard_layout();
-        F::tanh_into(contiguous(&input), contiguous_mut(&mut self.output));
-        Ok(&self.output)
+    fn apply<F: Float>(input: &[F], output: &mut [F]) {
+        F::tanh_into(input, output);
     }
 
-    /// No parameters: checks the shapes only.
-    ///
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar, [`ShapeError::Delta`] if `delta` is not input-shaped.
-    fn backward_update_gradient(
-        &mut self,
-        input: ArrayViewD<'_, F>,
-        delta: ArrayViewD<'_, F>,
-    ) -> Result<(), ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::check_delta(self, input.shape(), &delta)
-    }
-
-    /// grad_input = delta ⊙ (1 − y²).
-    ///
-    /// # Errors
-    /// [`ShapeError::Input`] if `input` is a scalar, [`ShapeError::Delta`] if `delta` is not input-shaped.
-    fn backward_delta(
-        &mut self,
-        input: ArrayViewD<'_, F>,
-        delta: ArrayViewD<'_, F>,
-    ) -> Result<&ArrayD<F>, ShapeError> {
-        check::not_scalar(self, input.shape())?;
-        tensor::check_delta(self, input.shape(), &delta)?;
-        if self.output.shape() != input.shape() {
-            self.forward(input.view())?;
-        }
-        tensor::ensure_shape(&mut self.grad_input, input.shape());
-        let delta = delta.as_standard_layout();
-        let values = contiguous(&self.output).iter().zip(contiguous(&delta));
-        for (g, (&y, &d)) in contiguous_mut(&mut self.grad_input).iter_mut().zip(values) {
-            *g = d * (F::one() - y * y);
-        }
-        Ok(&self.grad_input)
-    }
-
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        check::not_scalar(self, input_shape)?;
-        Ok(input_shape.to_vec())
-    }
-
-    fn output(&self) -> &ArrayD<F> {
-        &self.output
-    }
-
-    fn grad_input(&self) -> &ArrayD<F> {
-        &self.grad_input
-    }
-}
-
-impl<F: Float> fmt::Display for TanH<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TanH()")
+    fn derivative<F: Float>(y: F) -> F {
+        F::one() - y * y
     }
 }
 
@@ -116,6 +42,8 @@ impl<F: Float> fmt::Display for TanH<F> {
 mod tests {
     use super::*;
     use crate::testing::{array, assert_close};
+    use ndarray::ArrayD;
+    use nn_core::Module;
     use nn_core::gradcheck;
 
     #[test]
