@@ -13,6 +13,12 @@
 //! allows (rows of `b` contiguous; rows or columns of `a` contiguous), and
 //! packed otherwise. SIMD goes through `pulp`, which picks AVX-512, AVX2 or
 //! scalar code at run time and is safe to call: this module has no `unsafe`.
+//!
+//! Called from a thread of a rayon pool with more than one thread (as
+//! `pool.install(|| train(...))` does), a large product is split into blocks
+//! of c computed on the pool's threads; elsewhere it runs on the calling thread.
+//! Either way every element of c is summed in the same order, so results do
+//! not depend on the number of threads.
 
 use std::cell::RefCell;
 
@@ -52,6 +58,10 @@ pub trait Gemm: Sized {
 /// to the sizes in use, as long as every operand is contiguous in memory (in
 /// row- or column-major order) with non-negative strides; other views are
 /// handed to ndarray's `general_mat_mul`, which allocates.
+///
+/// Inside a rayon pool of several threads, products of 4 M multiply-adds or
+/// more are split over the pool's threads (see the module documentation);
+/// the result is bit-for-bit the same.
 ///
 /// # Panics
 /// If the shapes do not chain: a bug in the calling layer, which checks its
@@ -115,8 +125,33 @@ impl Gemm for f32 {
         } else {
             Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }
         };
-        product(Kernel::Best, p);
+        split_over_threads(Kernel::Best, p);
     }
+}
+
+/// Multiply-adds (m·n·k) from which a product is split in two for another
+/// thread of the pool: below, the halves cost less than handing one over.
+const SPLIT_MIN: usize = 1 << 22;
+
+/// Runs `p`, split in halves over the rayon pool the calling thread works in
+/// (none on a thread outside a pool, such as `main`: handing work to another
+/// pool from there allocates), while it has more than one thread and the
+/// halves are large. The halves are disjoint blocks of c and every element
+/// is summed in the same order as unsplit, so the result does not depend on
+/// the number of threads.
+fn split_over_threads(kernel: Kernel, p: Product<'_, '_>) {
+    let threads = if rayon::current_thread_index().is_some() { rayon::current_num_threads() } else { 1 };
+    split(kernel, p, threads);
+}
+
+fn split(kernel: Kernel, p: Product<'_, '_>, threads: usize) {
+    let at = if threads < 2 || p.m * p.n * p.k < SPLIT_MIN { None } else { p.halving_point() };
+    let Some(at) = at else {
+        return product(kernel, p);
+    };
+    let (first, second) = p.halves(at);
+    let rest = threads / 2;
+    rayon::join(|| split(kernel, first, threads - rest), || split(kernel, second, rest));
 }
 
 /// Whether an operand of `rows` × `cols`, multiplied with `other` columns or
@@ -188,6 +223,47 @@ struct Product<'a, 'c> {
     b: Mat<'a>,
     beta: f32,
     c: MatMut<'c>,
+}
+
+impl Product<'_, '_> {
+    /// Whether c is halved by rows: the axis whose elements lie farther apart
+    /// in memory, so that each half owns one contiguous part of c's slice.
+    fn halved_by_rows(&self) -> bool {
+        self.c.rs >= self.c.cs
+    }
+
+    /// Where to halve the product ([`halved_by_rows`](Self::halved_by_rows)
+    /// or by columns): near the middle, on a whole register tile; `None` if
+    /// that axis is too short.
+    fn halving_point(&self) -> Option<usize> {
+        // 64 columns are whole tiles for every vector width (2 × 16 or 2 × 8 lanes).
+        const N_ALIGN: usize = 64;
+        let (len, align) = if self.halved_by_rows() { (self.m, MR) } else { (self.n, N_ALIGN) };
+        let at = (len / 2).next_multiple_of(align);
+        (at > 0 && at < len).then_some(at)
+    }
+
+    /// The product as two: rows (or columns) before `at` and from `at`.
+    fn halves(self, at: usize) -> (Self, Self) {
+        let by_rows = self.halved_by_rows();
+        let Product { m, k, n, alpha, a, b, beta, c } = self;
+        let MatMut { data, rs, cs } = c;
+        if by_rows {
+            let (top, bottom) = data.split_at_mut(at * rs);
+            let a_bottom = Mat { data: &a.data[at * a.rs..], ..a };
+            (
+                Product { m: at, k, n, alpha, a, b, beta, c: MatMut { data: top, rs, cs } },
+                Product { m: m - at, k, n, alpha, a: a_bottom, b, beta, c: MatMut { data: bottom, rs, cs } },
+            )
+        } else {
+            let (left, right) = data.split_at_mut(at * cs);
+            let b_right = Mat { data: &b.data[at * b.cs..], ..b };
+            (
+                Product { m, k, n: at, alpha, a, b, beta, c: MatMut { data: left, rs, cs } },
+                Product { m, k, n: n - at, alpha, a, b: b_right, beta, c: MatMut { data: right, rs, cs } },
+            )
+        }
+    }
 }
 
 /// Which instruction set to run: the best the CPU has, or a given one (tests run each).
@@ -298,6 +374,8 @@ impl WithSimd for Blocked<'_, '_, '_> {
                         let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
                         let rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
                         tile(simd, row_columns(&rows, kc), b_panel, b_step)
+                    } else if b_step == nr {
+                        tile_packed(simd, &a_pack[ip * MR * kc..][..MR * kc], &b_panel[..nr * kc])
                     } else {
                         let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
                         tile(simd, packed, b_panel, b_step)
@@ -353,6 +431,37 @@ fn tile<S: Simd>(
                 *acc = simd.mul_add_e_f32s(a, b, *acc);
             }
         }
+    }
+    acc
+}
+
+/// [`tile`] for a packed `a` panel (MR values per k) and a packed `b` panel
+/// (nr values per k), the large products' case: with both read by exact
+/// chunks there is no bound to check inside the loop, and four k steps per
+/// iteration spread the loop's own instructions over 4 × MR × NV multiply-adds.
+#[inline(always)]
+fn tile_packed<S: Simd>(simd: S, a: &[f32], b: &[f32]) -> [[S::f32s; NV]; MR] {
+    const UNROLL: usize = 4;
+    let nr = NV * S::F32_LANES;
+    let mut acc = [[simd.splat_f32s(0.0); NV]; MR];
+    let step = |acc: &mut [[S::f32s; NV]; MR], column: &[f32], row: &[f32]| {
+        let (row, _) = S::as_simd_f32s(row);
+        for (acc, &a) in acc.iter_mut().zip(column) {
+            let a = simd.splat_f32s(a);
+            for (acc, &b) in acc.iter_mut().zip(row) {
+                *acc = simd.mul_add_e_f32s(a, b, *acc);
+            }
+        }
+    };
+    let (a_chunks, b_chunks) = (a.chunks_exact(UNROLL * MR), b.chunks_exact(UNROLL * nr));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (columns, rows) in a_chunks.zip(b_chunks) {
+        for (column, row) in columns.chunks_exact(MR).zip(rows.chunks_exact(nr)) {
+            step(&mut acc, column, row);
+        }
+    }
+    for (column, row) in a_rest.chunks_exact(MR).zip(b_rest.chunks_exact(nr)) {
+        step(&mut acc, column, row);
     }
     acc
 }
@@ -633,6 +742,28 @@ mod tests {
         matmul_into(1.0, &a, &b, 0.0, &mut c.view_mut());
         let expected = a.dot(&b);
         assert!(c.iter().zip(&expected).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+
+    #[test]
+    fn products_split_over_a_pool_equal_the_unsplit_ones_bit_for_bit() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        // Large enough to split; c row-major (split by rows) and column-major
+        // (split by columns), edges that are not whole tiles, and k over
+        // several passes.
+        for (m, k, n, c_by_columns) in [(203, 300, 150, false), (130, 520, 333, true), (64, 1030, 70, false)]
+        {
+            let a = matrix(m, k, 7, false);
+            let b = matrix(k, n, 8, true);
+            let start = matrix(m, n, 9, c_by_columns);
+            let mut alone = start.clone();
+            matmul_into(0.5, &a.view(), &b.view(), 1.0, &mut alone.view_mut());
+            let mut split = start.clone();
+            pool.install(|| matmul_into(0.5, &a.view(), &b.view(), 1.0, &mut split.view_mut()));
+            assert!(m * n * k >= SPLIT_MIN);
+            assert!(alone.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
+            let expected = reference(0.5, &a, &b, 1.0, &start);
+            assert!(split.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));
+        }
     }
 
     #[test]
