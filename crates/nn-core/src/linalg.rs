@@ -548,6 +548,14 @@ fn pack_a(panel: &mut [f32], a: Mat<'_>, i0: usize, rows: usize, p0: usize, kc: 
     if rows < MR {
         panel.fill(0.0);
     }
+    if a.rs == 1 {
+        // Column-major (a transposed row-major matrix, such as δᵀ in a weight
+        // gradient): the MR values of each k are contiguous on both sides.
+        for (kk, dst) in panel.chunks_exact_mut(MR).take(kc).enumerate() {
+            dst[..rows].copy_from_slice(&a.data[i0 + (p0 + kk) * a.cs..][..rows]);
+        }
+        return;
+    }
     for r in 0..rows {
         let start = (i0 + r) * a.rs + p0 * a.cs;
         for (kk, dst) in panel.iter_mut().skip(r).step_by(MR).take(kc).enumerate() {
