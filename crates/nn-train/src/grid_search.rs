@@ -1,7 +1,8 @@
-//! Cross-validated grid search on a rayon pool: every (point, fold) job is
-//! one task, and the results do not depend on the number of threads.
+//! Cross-validated grid search on a rayon pool: the (point, fold) jobs run
+//! the most expensive first, and the results do not depend on the number of threads.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
@@ -77,11 +78,14 @@ struct FoldData<F: Float> {
 /// `x` is (n, …) as the networks take it, `labels` the n class labels (the
 /// targets are their one-hot rows, as many columns as the largest label + 1).
 /// The folds come from [`nn_data::stratified_k_fold`] with `options.seed`.
-/// For each (point, fold) job, in its own rayon task: `build(point)` makes a
+/// For each (point, fold) job, on a thread of the pool: `build(point)` makes a
 /// [`Setup`], which is trained on the other folds with seed
 /// [`job_seed`]`(options.seed, point, fold)`, then scored by `metric` on the
-/// fold. Jobs are collected in job order, so the results are the same, bit
-/// for bit, on any number of threads (only `seconds` differs).
+/// fold. Jobs start the most expensive first, by an estimate (the network's
+/// parameter count × epochs × training rows, which calls `build` once more
+/// per point), so that small jobs fill the end of the search; they are
+/// collected in job order, so the results are the same, bit for bit, on any
+/// number of threads (only `seconds` differs).
 ///
 /// A job whose build or training fails (e.g. [`TrainError::Diverged`]) is
 /// recorded as `failed: <message>` and the search goes on. With
@@ -164,11 +168,19 @@ where
         }
         result
     };
-    // One job per task: jobs differ in cost (a large hidden size trains
-    // several times longer), so idle threads must be able to steal any of them.
+    let schedule = || {
+        let point_costs: Vec<f64> = (0..points.len())
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|p| if (0..cv).any(|f| selected(p, f)) { point_cost(&build, &points[p]) } else { 0.0 })
+            .collect();
+        let costs: Vec<f64> =
+            jobs.iter().map(|&(p, f)| point_costs[p] * folds[f].x_train.len_of(Axis(0)) as f64).collect();
+        run_largest_first(&jobs, &costs, run)
+    };
     let results: Vec<FoldResult> = match &pool {
-        Some(pool) => pool.install(|| jobs.par_iter().with_max_len(1).map(run).collect()),
-        None => jobs.par_iter().with_max_len(1).map(run).collect(),
+        Some(pool) => pool.install(schedule),
+        None => schedule(),
     };
     if let Some(bar) = bar {
         bar.finish();
@@ -189,6 +201,48 @@ where
         result.draw_loss_graphs(dir)?;
     }
     Ok(result)
+}
+
+/// The cost of one of `point`'s jobs per training row: its network's
+/// parameter count × its epochs, proportional to a dense network's
+/// multiply-adds over a training run; 0 if the build fails (that job fails at
+/// once). Builds the network once more than the jobs do; that is cheap next to
+/// training it.
+fn point_cost<F: Float, B>(build: &B, point: &Point) -> f64
+where
+    B: Fn(&Point) -> Result<Setup<F>, TrainError> + Sync,
+{
+    build(point).map_or(0.0, |setup| setup.net.parameter_count() as f64 * setup.config.epochs as f64)
+}
+
+/// Runs every job on the current rayon pool, the most expensive first, and
+/// returns the results in `jobs` order.
+///
+/// Jobs differ in cost (W5's hidden size 400 trains about 8× longer than 50),
+/// and in grid order the largest come last: the search would end with one
+/// thread finishing them while the others idle. Here one worker per thread
+/// takes the next job in descending `costs` (equal costs in `jobs` order), so
+/// the small jobs fill the end. Which thread runs a job never changes its
+/// result, so the results are the same on any number of threads.
+fn run_largest_first<J: Sync, R: Send>(jobs: &[J], costs: &[f64], run: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    // A stable sort: ties keep their grid order.
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    let mut done: Vec<(usize, R)> = (0..workers)
+        .into_par_iter()
+        .with_max_len(1)
+        .flat_map_iter(|_| {
+            let mut done = Vec::new();
+            while let Some(&job) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                done.push((job, run(&jobs[job])));
+            }
+            done
+        })
+        .collect();
+    done.sort_by_key(|&(job, _)| job);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Builds, trains and scores one (point, fold) job; failures become the result's `error`.
@@ -475,6 +529,41 @@ mod tests {
                 .starts_with("cannot draw /nonexistent-nn-train-graphs/point-00_batch=8_lr=0.05.png: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn jobs_start_the_most_expensive_first_and_return_in_job_order() {
+        let jobs = ["a", "b", "c", "d", "e"];
+        let costs = [1.0, 8.0, 2.0, 8.0, 0.0];
+        for threads in [1, 2, 8] {
+            let started = std::sync::Mutex::new(Vec::new());
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let results = pool.install(|| {
+                run_largest_first(&jobs, &costs, |job| {
+                    started.lock().unwrap().push(*job);
+                    job.to_uppercase()
+                })
+            });
+            assert_eq!(results, ["A", "B", "C", "D", "E"], "{threads} threads");
+            let started = started.into_inner().unwrap();
+            let mut sorted = started.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, jobs, "each job runs once");
+            if threads == 1 {
+                // Equal costs keep their order.
+                assert_eq!(started, ["b", "d", "c", "a", "e"]);
+            }
+        }
+        assert!(run_largest_first(&[] as &[u8], &[], |_| 0).is_empty());
+    }
+
+    #[test]
+    fn a_point_costs_its_parameters_times_its_epochs() {
+        let point = &grid().points().unwrap()[0];
+        // TinyLinear(3, 3): 9 weights and 3 biases; 15 epochs.
+        assert_eq!(point_cost(&build, point), 12.0 * 15.0);
+        let point = &ParamGrid::new().add("lr", [0.1]).points().unwrap()[0];
+        assert_eq!(point_cost(&build, point), 0.0);
     }
 
     #[test]
