@@ -74,7 +74,7 @@ fn sample_loss<F: Float>(y: ArrayView1<'_, F>, yhat: ArrayView1<'_, F>) -> F {
         F::ln_into(yhat, ln_p);
         F::ln_into(q, ln_q);
         for ((&t, &lp), &lq) in y.iter().zip(&*ln_p).zip(&*ln_q) {
-            acc = acc - (t * clamp(lp) + (F::one() - t) * clamp(lq));
+            acc -= t * clamp(lp) + (F::one() - t) * clamp(lq);
         }
     }
     acc
