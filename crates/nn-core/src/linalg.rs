@@ -59,7 +59,7 @@ pub trait Gemm: Sized {
 /// row- or column-major order) with non-negative strides; other views are
 /// handed to ndarray's `general_mat_mul`, which allocates.
 ///
-/// Inside a rayon pool of several threads, products of 4 M multiply-adds or
+/// Inside a rayon pool of several threads, products of 2 M multiply-adds or
 /// more are split over the pool's threads (see the module documentation);
 /// the result is bit-for-bit the same.
 ///
@@ -113,25 +113,14 @@ impl Gemm for f32 {
         let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
             return general_mat_mul(alpha, a, b, beta, c);
         };
-        // c or cᵀ = bᵀ·aᵀ, whichever costs less (see `cost`): a thin c, such
-        // as a Conv1D weight gradient (32, 3), wastes less of its tiles
-        // transposed, and a layer's forward product x·Wᵀ packs the small x
-        // rather than the whole weight when computed as (W·xᵀ)ᵀ.
-        let p = if cost(n, k, m, b_mat.transposed(), a_mat.transposed(), rs == 1 || m <= 1)
-            < cost(m, k, n, a_mat, b_mat, cs == 1 || n <= 1)
-        {
-            let (a, b) = (b_mat.transposed(), a_mat.transposed());
-            Product { m: n, k, n: m, alpha, a, b, beta, c: MatMut { data, rs: cs, cs: rs } }
-        } else {
-            Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }
-        };
+        let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } };
         split_over_threads(Kernel::Best, p);
     }
 }
 
 /// Multiply-adds (m·n·k) from which a product is split in two for another
 /// thread of the pool: below, the halves cost less than handing one over.
-const SPLIT_MIN: usize = 1 << 22;
+const SPLIT_MIN: usize = 1 << 21;
 
 /// Runs `p`, split in halves over the rayon pool the calling thread works in
 /// (none on a thread outside a pool, such as `main`: handing work to another
@@ -147,7 +136,7 @@ fn split_over_threads(kernel: Kernel, p: Product<'_, '_>) {
 fn split(kernel: Kernel, p: Product<'_, '_>, threads: usize) {
     let at = if threads < 2 || p.m * p.n * p.k < SPLIT_MIN { None } else { p.halving_point() };
     let Some(at) = at else {
-        return product(kernel, p);
+        return product(kernel, p.oriented());
     };
     let (first, second) = p.halves(at);
     let rest = threads / 2;
@@ -226,6 +215,22 @@ struct Product<'a, 'c> {
 }
 
 impl Product<'_, '_> {
+    /// The product as given, or as cᵀ = bᵀ·aᵀ if that costs less (see
+    /// [`cost`]): a thin c, such as a Conv1D weight gradient (32, 3), wastes
+    /// less of its tiles transposed, and a layer's forward product x·Wᵀ packs
+    /// the small x rather than the whole weight when computed as (W·xᵀ)ᵀ.
+    /// Each element of c is summed in the same order either way.
+    fn oriented(self) -> Self {
+        let Product { m, k, n, alpha, a, b, beta, c } = self;
+        let (a_t, b_t) = (b.transposed(), a.transposed());
+        if cost(n, k, m, a_t, b_t, c.rs == 1 || m <= 1) < cost(m, k, n, a, b, c.cs == 1 || n <= 1) {
+            let c = MatMut { data: c.data, rs: c.cs, cs: c.rs };
+            Product { m: n, k, n: m, alpha, a: a_t, b: b_t, beta, c }
+        } else {
+            Product { m, k, n, alpha, a, b, beta, c }
+        }
+    }
+
     /// Whether c is halved by rows: the axis whose elements lie farther apart
     /// in memory, so that each half owns one contiguous part of c's slice.
     fn halved_by_rows(&self) -> bool {
