@@ -21,6 +21,7 @@
 //! not depend on the number of threads.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -113,8 +114,8 @@ impl Gemm for f32 {
         let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
             return general_mat_mul(alpha, a, b, beta, c);
         };
-        let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } };
-        split_over_threads(Kernel::Best, p);
+        let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }.oriented();
+        product(Kernel::Best, p, pool_threads(m * n * k));
     }
 }
 
@@ -122,25 +123,16 @@ impl Gemm for f32 {
 /// thread of the pool: below, the halves cost less than handing one over.
 const SPLIT_MIN: usize = 1 << 21;
 
-/// Runs `p`, split in halves over the rayon pool the calling thread works in
-/// (none on a thread outside a pool, such as `main`: handing work to another
-/// pool from there allocates), while it has more than one thread and the
-/// halves are large. The halves are disjoint blocks of c and every element
-/// is summed in the same order as unsplit, so the result does not depend on
-/// the number of threads.
-fn split_over_threads(kernel: Kernel, p: Product<'_, '_>) {
-    let threads = if rayon::current_thread_index().is_some() { rayon::current_num_threads() } else { 1 };
-    split(kernel, p, threads);
-}
-
-fn split(kernel: Kernel, p: Product<'_, '_>, threads: usize) {
-    let at = if threads < 2 || p.m * p.n * p.k < SPLIT_MIN { None } else { p.halving_point() };
-    let Some(at) = at else {
-        return product(kernel, p.oriented());
-    };
-    let (first, second) = p.halves(at);
-    let rest = threads / 2;
-    rayon::join(|| split(kernel, first, threads - rest), || split(kernel, second, rest));
+/// The threads a product of `work` multiply-adds runs on: those of the rayon
+/// pool the calling thread works in, if it is large enough to share; else 1.
+/// A thread outside any pool (such as `main`) keeps its products: handing
+/// work to a pool from outside allocates.
+fn pool_threads(work: usize) -> usize {
+    if work >= SPLIT_MIN && rayon::current_thread_index().is_some() {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
 }
 
 /// Whether an operand of `rows` × `cols`, multiplied with `other` columns or
@@ -230,45 +222,6 @@ impl Product<'_, '_> {
             Product { m, k, n, alpha, a, b, beta, c }
         }
     }
-
-    /// Whether c is halved by rows: the axis whose elements lie farther apart
-    /// in memory, so that each half owns one contiguous part of c's slice.
-    fn halved_by_rows(&self) -> bool {
-        self.c.rs >= self.c.cs
-    }
-
-    /// Where to halve the product ([`halved_by_rows`](Self::halved_by_rows)
-    /// or by columns): near the middle, on a whole register tile; `None` if
-    /// that axis is too short.
-    fn halving_point(&self) -> Option<usize> {
-        // 64 columns are whole tiles for every vector width (2 × 16 or 2 × 8 lanes).
-        const N_ALIGN: usize = 64;
-        let (len, align) = if self.halved_by_rows() { (self.m, MR) } else { (self.n, N_ALIGN) };
-        let at = (len / 2).next_multiple_of(align);
-        (at > 0 && at < len).then_some(at)
-    }
-
-    /// The product as two: rows (or columns) before `at` and from `at`.
-    fn halves(self, at: usize) -> (Self, Self) {
-        let by_rows = self.halved_by_rows();
-        let Product { m, k, n, alpha, a, b, beta, c } = self;
-        let MatMut { data, rs, cs } = c;
-        if by_rows {
-            let (top, bottom) = data.split_at_mut(at * rs);
-            let a_bottom = Mat { data: &a.data[at * a.rs..], ..a };
-            (
-                Product { m: at, k, n, alpha, a, b, beta, c: MatMut { data: top, rs, cs } },
-                Product { m: m - at, k, n, alpha, a: a_bottom, b, beta, c: MatMut { data: bottom, rs, cs } },
-            )
-        } else {
-            let (left, right) = data.split_at_mut(at * cs);
-            let b_right = Mat { data: &b.data[at * b.cs..], ..b };
-            (
-                Product { m, k, n: at, alpha, a, b, beta, c: MatMut { data: left, rs, cs } },
-                Product { m, k, n: n - at, alpha, a, b: b_right, beta, c: MatMut { data: right, rs, cs } },
-            )
-        }
-    }
 }
 
 /// Which instruction set to run: the best the CPU has, or a given one (tests run each).
@@ -286,12 +239,14 @@ thread_local! {
     static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Runs `p` with the thread's packing buffers on `kernel`'s instruction set.
-fn product(kernel: Kernel, p: Product<'_, '_>) {
+/// Runs `p` with the calling thread's packing buffers on `kernel`'s
+/// instruction set, sharing the packing and the tiles with the pool when
+/// `threads` > 1.
+fn product(kernel: Kernel, p: Product<'_, '_>, threads: usize) {
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
         let (a_pack, b_pack) = &mut *packed;
-        let op = Blocked { p, a_pack, b_pack };
+        let op = Blocked { p, a_pack, b_pack, threads };
         match kernel {
             Kernel::Best => pulp::Arch::new().dispatch(op),
             #[cfg(test)]
@@ -310,6 +265,7 @@ struct Blocked<'a, 'c, 'w> {
     p: Product<'a, 'c>,
     a_pack: &'w mut Vec<f32>,
     b_pack: &'w mut Vec<f32>,
+    threads: usize,
 }
 
 /// Makes `buffer` at least `len` long (it never shrinks).
@@ -324,7 +280,7 @@ impl WithSimd for Blocked<'_, '_, '_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let Blocked { p, a_pack, b_pack } = self;
+        let Blocked { p, a_pack, b_pack, threads } = self;
         let Product { m, k, n, alpha, a, b, beta, mut c } = p;
         if m == 0 || n == 0 {
             return;
@@ -349,46 +305,185 @@ impl WithSimd for Blocked<'_, '_, '_> {
         let mut p0 = 0;
         while p0 < k {
             let kc = kc_max.min(k - p0);
-            let beta = if p0 == 0 { beta } else { 1.0 };
-            for jp in 0..n_panels {
-                let cols = nr.min(n - jp * nr);
-                if !b_in_place || cols < nr {
-                    pack_b(&mut b_pack[jp * nr * kc..][..nr * kc], b, p0, kc, jp * nr, cols, nr);
-                }
-            }
-            for ip in 0..m_panels {
-                let rows = MR.min(m - ip * MR);
-                if rows < MR || !(a_by_columns || a_by_rows) {
-                    pack_a(&mut a_pack[ip * MR * kc..][..MR * kc], a, ip * MR, rows, p0, kc);
-                }
-            }
-            for jp in 0..n_panels {
-                let j = jp * nr;
-                let cols = nr.min(n - j);
-                let (b_panel, b_step) = if b_in_place && cols == nr {
-                    (&b.data[p0 * b.rs + j..], b.rs)
-                } else {
-                    (&b_pack[jp * nr * kc..][..nr * kc], nr)
-                };
-                for ip in 0..m_panels {
-                    let i = ip * MR;
-                    let rows = MR.min(m - i);
-                    let tile = if rows == MR && a_by_columns {
-                        tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
-                    } else if rows == MR && a_by_rows {
-                        let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
-                        let rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
-                        tile(simd, row_columns(&rows, kc), b_panel, b_step)
-                    } else if b_step == nr {
-                        tile_packed(simd, &a_pack[ip * MR * kc..][..MR * kc], &b_panel[..nr * kc])
-                    } else {
-                        let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
-                        tile(simd, packed, b_panel, b_step)
-                    };
-                    store(simd, &tile, alpha, beta, &mut c, (i, rows), (j, cols));
-                }
-            }
+            let packing =
+                Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place: a_by_columns || a_by_rows };
+            let (a_pack, b_pack) = (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..n_panels * nr * kc]);
+            packing.run(a_pack, b_pack, threads);
+            let shared = Shared {
+                a,
+                b,
+                a_pack,
+                b_pack,
+                m,
+                n,
+                p0,
+                kc,
+                alpha,
+                beta: if p0 == 0 { beta } else { 1.0 },
+                b_in_place,
+                a_by_columns,
+                a_by_rows,
+            };
+            let block =
+                Block { shared: &shared, c: c.reborrow(), panels: (0..m_panels, 0..n_panels), threads };
+            block.with_simd(simd);
             p0 += kc;
+        }
+    }
+}
+
+impl MatMut<'_> {
+    fn reborrow(&mut self) -> MatMut<'_> {
+        MatMut { data: self.data, rs: self.rs, cs: self.cs }
+    }
+}
+
+/// One pass's packing: the panels of `a` and `b` for k in p0..p0 + kc that
+/// are not read in place.
+#[derive(Clone, Copy)]
+struct Packing<'a> {
+    a: Mat<'a>,
+    b: Mat<'a>,
+    m: usize,
+    n: usize,
+    p0: usize,
+    kc: usize,
+    nr: usize,
+    b_in_place: bool,
+    a_in_place: bool,
+}
+
+impl Packing<'_> {
+    /// Packs every panel; with `threads` > 1, the second half of the `a` and
+    /// of the `b` panels on another thread of the pool.
+    fn run(self, a_pack: &mut [f32], b_pack: &mut [f32], threads: usize) {
+        let (m_panels, n_panels) = (self.m.div_ceil(MR), self.n.div_ceil(self.nr));
+        if threads < 2 {
+            return self.panels(a_pack, b_pack, 0..m_panels, 0..n_panels);
+        }
+        let (a_mid, b_mid) = (m_panels / 2, n_panels / 2);
+        let (a_first, a_second) = a_pack.split_at_mut(a_mid * MR * self.kc);
+        let (b_first, b_second) = b_pack.split_at_mut(b_mid * self.nr * self.kc);
+        rayon::join(
+            || self.panels(a_first, b_first, 0..a_mid, 0..b_mid),
+            || self.panels(a_second, b_second, a_mid..m_panels, b_mid..n_panels),
+        );
+    }
+
+    /// Packs the `a` panels `a_panels` into `a_pack` and the `b` panels
+    /// `b_panels` into `b_pack`, each slice starting at its first panel.
+    fn panels(self, a_pack: &mut [f32], b_pack: &mut [f32], a_panels: Range<usize>, b_panels: Range<usize>) {
+        let Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place } = self;
+        for (jp, panel) in b_panels.zip(b_pack.chunks_exact_mut(nr * kc)) {
+            let cols = nr.min(n - jp * nr);
+            if !b_in_place || cols < nr {
+                pack_b(panel, b, p0, kc, jp * nr, cols, nr);
+            }
+        }
+        for (ip, panel) in a_panels.zip(a_pack.chunks_exact_mut(MR * kc)) {
+            let rows = MR.min(m - ip * MR);
+            if rows < MR || !a_in_place {
+                pack_a(panel, a, ip * MR, rows, p0, kc);
+            }
+        }
+    }
+}
+
+/// What every tile of one pass reads.
+struct Shared<'a> {
+    a: Mat<'a>,
+    b: Mat<'a>,
+    a_pack: &'a [f32],
+    b_pack: &'a [f32],
+    m: usize,
+    n: usize,
+    p0: usize,
+    kc: usize,
+    alpha: f32,
+    beta: f32,
+    b_in_place: bool,
+    a_by_columns: bool,
+    a_by_rows: bool,
+}
+
+/// The tiles of one pass in the row panels `panels.0` and column panels
+/// `panels.1`; `c` starts at the block's first element.
+struct Block<'s, 'a, 'c> {
+    shared: &'s Shared<'a>,
+    c: MatMut<'c>,
+    panels: (Range<usize>, Range<usize>),
+    threads: usize,
+}
+
+impl WithSimd for Block<'_, '_, '_> {
+    type Output = ();
+
+    /// Computes the block's tiles; with `threads` > 1 and more than one
+    /// panel along c's outer axis (the one whose halves are contiguous parts
+    /// of c's slice), the second half on another thread of the pool.
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Block { shared, c, panels: (rows, cols), threads } = self;
+        let nr = NV * S::F32_LANES;
+        let MatMut { data, rs, cs } = c;
+        let halves = if threads < 2 {
+            None
+        } else if rs >= cs && rows.len() >= 2 {
+            let mid = rows.start + rows.len() / 2;
+            Some((
+                (rows.start..mid, cols.clone()),
+                (mid..rows.end, cols.clone()),
+                (mid - rows.start) * MR * rs,
+            ))
+        } else if cs > rs && cols.len() >= 2 {
+            let mid = cols.start + cols.len() / 2;
+            Some((
+                (rows.clone(), cols.start..mid),
+                (rows.clone(), mid..cols.end),
+                (mid - cols.start) * nr * cs,
+            ))
+        } else {
+            None
+        };
+        if let Some((first, second, at)) = halves {
+            let (first_c, second_c) = data.split_at_mut(at);
+            let rest = threads / 2;
+            let first =
+                Block { shared, c: MatMut { data: first_c, rs, cs }, panels: first, threads: threads - rest };
+            let second =
+                Block { shared, c: MatMut { data: second_c, rs, cs }, panels: second, threads: rest };
+            rayon::join(|| simd.vectorize(first), || simd.vectorize(second));
+            return;
+        }
+        let mut c = MatMut { data, rs, cs };
+        let Shared { a, b, a_pack, b_pack, m, n, p0, kc, alpha, beta, b_in_place, a_by_columns, a_by_rows } =
+            *shared;
+        let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
+        for jp in cols {
+            let j = jp * nr;
+            let columns = nr.min(n - j);
+            let (b_panel, b_step) = if b_in_place && columns == nr {
+                (&b.data[p0 * b.rs + j..], b.rs)
+            } else {
+                (&b_pack[jp * nr * kc..][..nr * kc], nr)
+            };
+            for ip in rows.clone() {
+                let i = ip * MR;
+                let height = MR.min(m - i);
+                let tile = if height == MR && a_by_columns {
+                    tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
+                } else if height == MR && a_by_rows {
+                    let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
+                    let a_rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
+                    tile(simd, row_columns(&a_rows, kc), b_panel, b_step)
+                } else if b_step == nr {
+                    tile_packed(simd, &a_pack[ip * MR * kc..][..MR * kc], &b_panel[..nr * kc])
+                } else {
+                    let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
+                    tile(simd, packed, b_panel, b_step)
+                };
+                store(simd, &tile, alpha, beta, &mut c, (i - i_origin, height), (j - j_origin, columns));
+            }
         }
     }
 }
@@ -660,7 +755,7 @@ mod tests {
         let mut c_view = c.view_mut();
         let (rs, cs) = (stride(c_view.strides()[0], m).unwrap(), stride(c_view.strides()[1], n).unwrap());
         let c_mat = MatMut { data: c_view.as_slice_memory_order_mut().unwrap(), rs, cs };
-        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat });
+        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat }, 1);
         let tolerance = 1e-5 * (k as f64 + 1.0);
         for ((i, j), &e) in expected.indexed_iter() {
             let found = f64::from(c[[i, j]]);
