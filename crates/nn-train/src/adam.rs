@@ -5,9 +5,12 @@ use std::fmt;
 use ndarray::{ArrayD, Zip};
 use nn_core::{Float, Module};
 
-use crate::TrainError;
 use crate::momentum::state_slot;
-use crate::optimizer::{Optimizer, check_learning_rate, check_state};
+use crate::optimizer::{
+    Optimizer, apply_with_states, check_learning_rate, check_state, check_with_states, first_non_finite,
+    state_for,
+};
+use crate::{NonFinite, TrainError};
 
 /// Adam with bias correction, PyTorch's formulation: at step t,
 /// m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g²,
@@ -49,29 +52,71 @@ impl<F: Float> Adam<F> {
     }
 }
 
-impl<F: Float> Optimizer<F> for Adam<F> {
-    fn step(&mut self, module: &mut dyn Module<F>) {
-        self.steps += 1;
-        let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
+impl<F: Float> Adam<F> {
+    /// One element's update at step `steps` (from 1), (w, m, v, g) ↦ (w', m',
+    /// v'): the arithmetic both [`Optimizer::step`] and
+    /// [`Optimizer::checked_step`] run.
+    fn update(&self, steps: u64) -> impl Fn(F, F, F, F) -> (F, F, F) + Copy + use<F> {
+        let t = i32::try_from(steps).unwrap_or(i32::MAX);
         // Bias corrections in f64, as PyTorch computes them in Python floats.
         let step_size = F::of_f64(self.learning_rate / (1.0 - self.beta1.powi(t)));
         let sqrt_c2 = F::of_f64((1.0 - self.beta2.powi(t)).sqrt());
         let (b1, b2, eps) = (F::of_f64(self.beta1), F::of_f64(self.beta2), F::of_f64(self.eps));
         let (one_b1, one_b2) = (F::one() - b1, F::one() - b2);
+        move |w, m, v, g| {
+            let m = b1 * m + one_b1 * g;
+            let v = b2 * v + one_b2 * g * g;
+            (w - step_size * m / (v.sqrt() / sqrt_c2 + eps), m, v)
+        }
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn step(&mut self, module: &mut dyn Module<F>) {
+        self.steps += 1;
+        let update = self.update(self.steps);
         let (ms, vs) = (&mut self.first_moment, &mut self.second_moment);
         let mut index = 0;
         module.visit_parameters_mut(&mut |p| {
             let m = state_slot(ms, index, p.value.shape());
             let v = state_slot(vs, index, p.value.shape());
             index += 1;
-            Zip::from(p.value).and(m).and(v).and(&p.grad).for_each(|w, m, v, &g| {
-                *m = b1 * *m + one_b1 * g;
-                *v = b2 * *v + one_b2 * g * g;
-                *w -= step_size * *m / (v.sqrt() / sqrt_c2 + eps);
-            });
+            Zip::from(p.value)
+                .and(m)
+                .and(v)
+                .and(&p.grad)
+                .for_each(|w, m, v, &g| (*w, *m, *v) = update(*w, *m, *v, g));
         });
         ms.truncate(index);
         vs.truncate(index);
+    }
+
+    fn checked_step(
+        &mut self,
+        module: &mut dyn Module<F>,
+        _undo: &mut Vec<ArrayD<F>>,
+    ) -> Result<(), NonFinite> {
+        let update = self.update(self.steps + 1);
+        let (ms, vs) = (&mut self.first_moment, &mut self.second_moment);
+        let checked = first_non_finite(module, |index, p| {
+            let states = (state_for(ms, index, &p.value), state_for(vs, index, &p.value));
+            check_with_states(p, states, |w, m, v, g| update(w, m, v, g).0)
+        });
+        if let Err(cause) = checked {
+            module.zero_grad();
+            return Err(cause);
+        }
+        let mut index = 0;
+        module.visit_parameters_mut(&mut |p| {
+            let m = state_slot(ms, index, p.value.shape());
+            let v = state_slot(vs, index, p.value.shape());
+            index += 1;
+            apply_with_states(p, (m, v), update);
+        });
+        ms.truncate(index);
+        vs.truncate(index);
+        self.steps += 1;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

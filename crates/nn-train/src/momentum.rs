@@ -5,8 +5,11 @@ use std::fmt;
 use ndarray::{ArrayD, Zip};
 use nn_core::{Float, Module};
 
-use crate::TrainError;
-use crate::optimizer::{Optimizer, check_learning_rate, check_state};
+use crate::optimizer::{
+    Optimizer, apply_with_state, check_learning_rate, check_state, check_with_state, first_non_finite,
+    state_for,
+};
+use crate::{NonFinite, TrainError};
 
 /// SGD with momentum as `torch.optim.SGD(momentum=μ)` (no dampening, no
 /// Nesterov): v ← μ·v + g, then w ← w − lr·v, with v = g on the first step.
@@ -65,22 +68,56 @@ pub(crate) fn state_slot<'a, F: Float>(
     &mut state[index]
 }
 
-impl<F: Float> Optimizer<F> for Momentum<F> {
-    fn step(&mut self, module: &mut dyn Module<F>) {
+impl<F: Float> Momentum<F> {
+    /// One element's update, (w, v, g) ↦ (w', v'): the arithmetic both
+    /// [`Optimizer::step`] and [`Optimizer::checked_step`] run.
+    fn update(&self) -> impl Fn(F, F, F) -> (F, F) + Copy + use<F> {
         let lr = F::of_f64(self.learning_rate);
         let mu = F::of_f64(self.momentum);
+        move |w, v, g| {
+            let v = mu * v + g;
+            (w - lr * v, v)
+        }
+    }
+}
+
+impl<F: Float> Optimizer<F> for Momentum<F> {
+    fn step(&mut self, module: &mut dyn Module<F>) {
+        let update = self.update();
         let mut index = 0;
         let velocity = &mut self.velocity;
         module.visit_parameters_mut(&mut |p| {
             let v = state_slot(velocity, index, p.value.shape());
             index += 1;
-            Zip::from(p.value).and(v).and(&p.grad).for_each(|w, v, &g| {
-                *v = mu * *v + g;
-                *w -= lr * *v;
-            });
+            Zip::from(p.value).and(v).and(&p.grad).for_each(|w, v, &g| (*w, *v) = update(*w, *v, g));
         });
         velocity.truncate(index);
         self.steps += 1;
+    }
+
+    fn checked_step(
+        &mut self,
+        module: &mut dyn Module<F>,
+        _undo: &mut Vec<ArrayD<F>>,
+    ) -> Result<(), NonFinite> {
+        let update = self.update();
+        let velocity = &mut self.velocity;
+        let checked = first_non_finite(module, |index, p| {
+            check_with_state(p, state_for(velocity, index, &p.value), |w, v, g| update(w, v, g).0)
+        });
+        if let Err(cause) = checked {
+            module.zero_grad();
+            return Err(cause);
+        }
+        let mut index = 0;
+        module.visit_parameters_mut(&mut |p| {
+            let v = state_slot(velocity, index, p.value.shape());
+            index += 1;
+            apply_with_state(p, v, update);
+        });
+        velocity.truncate(index);
+        self.steps += 1;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

@@ -10,9 +10,10 @@ use crate::{Optimizer, OptimizerKind, TrainError};
 /// one gradient step per call to [`step`](Optim::step).
 ///
 /// `N` and `L` are any [`Module`] and [`Loss`], boxed trait objects included.
-/// Steady-state steps allocate nothing: the modules reuse their buffers, the
-/// optimizer its state, and the copy of the parameters kept to undo a
-/// diverging step is allocated on the first step.
+/// Steady-state steps allocate nothing: the modules reuse their buffers and
+/// the optimizer its state. The crate's optimizers check a step before they
+/// write it; another optimizer's copy of the parameters, kept to undo a
+/// diverging step, is allocated on the first step.
 pub struct Optim<F: Float, N, L> {
     net: N,
     loss: L,

@@ -3,22 +3,52 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::ArrayD;
-use nn_core::{Float, Module};
+use ndarray::{ArrayD, ArrayViewD, Zip};
+use nn_core::{Float, Module, Parameter, ParameterMut};
 
-use crate::{Adam, Momentum, Sgd, TrainError};
+use crate::{Adam, Momentum, NonFinite, Sgd, TrainError};
 
 /// A rule that moves a module's parameters along their accumulated gradients.
 ///
 /// [`step`](Optimizer::step) reads each parameter's gradient through
 /// [`Module::visit_parameters_mut`] and updates its value; it does not zero
-/// the gradients ([`crate::Optim`] does). Per-parameter state (velocities,
+/// the gradients. [`checked_step`](Optimizer::checked_step), what
+/// [`crate::Optim`] and [`crate::train`] call, updates only if every value
+/// stays finite, and zeroes the gradients. Per-parameter state (velocities,
 /// moments) is kept in the visiting order, allocated on the first step only.
 ///
 /// The `Display` form names the rule and its settings, e.g. `Adam(lr=0.001)`.
 pub trait Optimizer<F: Float>: fmt::Display + fmt::Debug + Send {
     /// Updates every parameter of `module` from its gradient.
     fn step(&mut self, module: &mut dyn Module<F>);
+
+    /// Updates every parameter of `module` as [`step`](Optimizer::step) does,
+    /// bit for bit, unless a gradient is not finite or the update would make a
+    /// value non-finite; in every case, then sets every gradient to zero.
+    ///
+    /// [`Sgd`], [`Momentum`] and [`Adam`] first check, without writing, every
+    /// gradient and every value the update would give, then update and zero
+    /// each gradient in one more pass. The default implementation, for other
+    /// optimizers, copies every parameter into `undo`, runs
+    /// [`step`](Optimizer::step), checks the values, and puts the copy back if
+    /// one is not finite; its own state is not restored then. `undo` is the
+    /// caller's scratch space for that copy (one tensor per parameter, shaped
+    /// like it), kept between steps so that only the first allocates; the
+    /// three optimizers here leave it empty.
+    ///
+    /// # Errors
+    /// [`NonFinite::Gradient`] naming the first parameter (in visiting order)
+    /// whose gradient is not finite, else [`NonFinite::Update`] naming the
+    /// first that the update would make non-finite. The parameter values are
+    /// then as before the call; for the three optimizers here, so are the
+    /// state and the step count.
+    fn checked_step(
+        &mut self,
+        module: &mut dyn Module<F>,
+        undo: &mut Vec<ArrayD<F>>,
+    ) -> Result<(), NonFinite> {
+        step_with_undo(self, module, undo)
+    }
 
     /// The learning rate in use.
     fn learning_rate(&self) -> f64;
@@ -57,6 +87,215 @@ pub trait Optimizer<F: Float>: fmt::Display + fmt::Debug + Send {
     /// [`TrainError::OptimizerState`] unless there is one list per state name
     /// and every list has the same length; nothing is changed then.
     fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<F>>>) -> Result<(), TrainError>;
+}
+
+/// [`Optimizer::checked_step`] for any optimizer: saves the parameters into
+/// `undo` while checking the gradients, steps, then checks the values while
+/// zeroing the gradients, and restores the saved values on failure.
+fn step_with_undo<F: Float, O: Optimizer<F> + ?Sized>(
+    optimizer: &mut O,
+    module: &mut dyn Module<F>,
+    undo: &mut Vec<ArrayD<F>>,
+) -> Result<(), NonFinite> {
+    let mut index = 0;
+    let mut gradient = None;
+    module.visit_parameters(&mut |p| {
+        if gradient.is_none() && !all_finite(&p.grad) {
+            gradient = Some(p.name);
+        }
+        if index == undo.len() {
+            undo.push(p.value.to_owned());
+        } else {
+            copy(&mut undo[index], &p.value);
+        }
+        index += 1;
+    });
+    if let Some(name) = gradient {
+        module.zero_grad();
+        return Err(NonFinite::Gradient(name.to_string()));
+    }
+    optimizer.step(module);
+    let mut update = None;
+    module.visit_parameters_mut(&mut |mut p| {
+        if update.is_none() && !all_finite(&p.value.view()) {
+            update = Some(p.name);
+        }
+        p.grad.fill(F::zero());
+    });
+    let Some(name) = update else { return Ok(()) };
+    let mut index = 0;
+    module.visit_parameters_mut(&mut |mut p| {
+        p.value.assign(&undo[index]);
+        index += 1;
+    });
+    Err(NonFinite::Update(name.to_string()))
+}
+
+/// `dst` ← `src`, a plain memory copy when both have the same layout.
+fn copy<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
+    if dst.shape() != src.shape() {
+        *dst = src.to_owned();
+        return;
+    }
+    if dst.strides() == src.strides()
+        && let (Some(d), Some(s)) = (dst.as_slice_memory_order_mut(), src.as_slice_memory_order())
+    {
+        d.copy_from_slice(s);
+        return;
+    }
+    dst.assign(src);
+}
+
+/// Whether `x` is neither NaN nor infinite, without a branch (|x| ≤ MAX is
+/// false for both), so that loops over it vectorise.
+#[inline(always)]
+fn finite<F: Float>(x: F) -> bool {
+    x.abs() <= F::max_value()
+}
+
+/// Whether every element is finite, in one branch-free pass over the memory
+/// when the view is contiguous.
+fn all_finite<F: Float>(values: &ArrayViewD<'_, F>) -> bool {
+    let finite = |ok: bool, &v: &F| ok & finite(v);
+    match values.as_slice_memory_order() {
+        Some(slice) => slice.iter().fold(true, finite),
+        None => values.iter().fold(true, finite),
+    }
+}
+
+/// The read-only half of a checked step: calls `check(index, parameter)` on
+/// every parameter in visiting order (whether its gradient and the values its
+/// update would give are all finite), and names the first parameter whose
+/// gradient is not finite, else the first whose update is not.
+pub(crate) fn first_non_finite<F: Float>(
+    module: &dyn Module<F>,
+    mut check: impl FnMut(usize, &Parameter<'_, F>) -> bool,
+) -> Result<(), NonFinite> {
+    let (mut gradient, mut update) = (None, None);
+    let mut index = 0;
+    module.visit_parameters(&mut |p| {
+        index += 1;
+        // A gradient found is the answer; an update found may still be outranked.
+        if gradient.is_some() || check(index - 1, &p) {
+            return;
+        }
+        if all_finite(&p.grad) {
+            update.get_or_insert(p.name);
+        } else {
+            gradient = Some(p.name);
+        }
+    });
+    match (gradient, update) {
+        (Some(name), _) => Err(NonFinite::Gradient(name.to_string())),
+        (None, Some(name)) => Err(NonFinite::Update(name.to_string())),
+        (None, None) => Ok(()),
+    }
+}
+
+/// `state` if it holds a tensor shaped like `value` (the first step has none:
+/// the update then starts from zeros, as `state_slot` makes them).
+pub(crate) fn state_for<'a, F: Float>(
+    state: &'a [ArrayD<F>],
+    index: usize,
+    value: &ArrayViewD<'_, F>,
+) -> Option<&'a ArrayD<F>> {
+    state.get(index).filter(|s| s.shape() == value.shape())
+}
+
+/// The contiguous memory of `a` if it is laid out as `like` (same shape and strides).
+fn slice_like<'a, F: Float>(a: &'a ArrayViewD<'_, F>, like: &ArrayViewD<'_, F>) -> Option<&'a [F]> {
+    if a.shape() == like.shape() && a.strides() == like.strides() { a.as_slice_memory_order() } else { None }
+}
+
+/// Whether `p`'s gradient g and every w' = `update`(w, g) are finite.
+pub(crate) fn check_stateless<F: Float>(p: &Parameter<'_, F>, update: impl Fn(F, F) -> F) -> bool {
+    let ok = |ok: bool, w: F, g: F| ok & finite(g) & finite(update(w, g));
+    match (p.value.as_slice_memory_order(), slice_like(&p.grad, &p.value)) {
+        (Some(w), Some(g)) => w.iter().zip(g).fold(true, |acc, (&w, &g)| ok(acc, w, g)),
+        _ => Zip::from(&p.value).and(&p.grad).fold(true, |acc, &w, &g| ok(acc, w, g)),
+    }
+}
+
+/// Whether `p`'s gradient g and every w' = `update`(w, s, g) are finite, with
+/// s from `state` (zeros if `None`).
+pub(crate) fn check_with_state<F: Float>(
+    p: &Parameter<'_, F>,
+    state: Option<&ArrayD<F>>,
+    update: impl Fn(F, F, F) -> F,
+) -> bool {
+    let Some(state) = state else { return check_stateless(p, |w, g| update(w, F::zero(), g)) };
+    let s = state.view();
+    let ok = |ok: bool, w: F, s: F, g: F| ok & finite(g) & finite(update(w, s, g));
+    match (p.value.as_slice_memory_order(), slice_like(&s, &p.value), slice_like(&p.grad, &p.value)) {
+        (Some(w), Some(s), Some(g)) => {
+            w.iter().zip(s).zip(g).fold(true, |acc, ((&w, &s), &g)| ok(acc, w, s, g))
+        }
+        _ => Zip::from(&p.value).and(&s).and(&p.grad).fold(true, |acc, &w, &s, &g| ok(acc, w, s, g)),
+    }
+}
+
+/// Whether `p`'s gradient g and every w' = `update`(w, s1, s2, g) are
+/// finite, with s1, s2 from `states` (zeros if `None`).
+pub(crate) fn check_with_states<F: Float>(
+    p: &Parameter<'_, F>,
+    states: (Option<&ArrayD<F>>, Option<&ArrayD<F>>),
+    update: impl Fn(F, F, F, F) -> F,
+) -> bool {
+    let (Some(s1), Some(s2)) = states else {
+        // Only the first step lacks state, and then it lacks both.
+        return check_stateless(p, |w, g| update(w, F::zero(), F::zero(), g));
+    };
+    let (s1, s2) = (s1.view(), s2.view());
+    let ok = |ok: bool, w: F, a: F, b: F, g: F| ok & finite(g) & finite(update(w, a, b, g));
+    match (
+        p.value.as_slice_memory_order(),
+        slice_like(&s1, &p.value),
+        slice_like(&s2, &p.value),
+        slice_like(&p.grad, &p.value),
+    ) {
+        (Some(w), Some(a), Some(b), Some(g)) => {
+            w.iter().zip(a).zip(b).zip(g).fold(true, |acc, (((&w, &a), &b), &g)| ok(acc, w, a, b, g))
+        }
+        _ => Zip::from(&p.value)
+            .and(&s1)
+            .and(&s2)
+            .and(&p.grad)
+            .fold(true, |acc, &w, &a, &b, &g| ok(acc, w, a, b, g)),
+    }
+}
+
+/// The writing half of a checked step: w ← `update`(w, g), g ← 0.
+pub(crate) fn apply_stateless<F: Float>(p: ParameterMut<'_, F>, update: impl Fn(F, F) -> F) {
+    Zip::from(p.value).and(p.grad).for_each(|w, g| {
+        *w = update(*w, *g);
+        *g = F::zero();
+    });
+}
+
+/// The writing half of a checked step with one state tensor:
+/// (w, s) ← `update`(w, s, g), g ← 0.
+pub(crate) fn apply_with_state<F: Float>(
+    p: ParameterMut<'_, F>,
+    state: &mut ArrayD<F>,
+    update: impl Fn(F, F, F) -> (F, F),
+) {
+    Zip::from(p.value).and(state).and(p.grad).for_each(|w, s, g| {
+        (*w, *s) = update(*w, *s, *g);
+        *g = F::zero();
+    });
+}
+
+/// The writing half of a checked step with two state tensors:
+/// (w, s1, s2) ← `update`(w, s1, s2, g), g ← 0.
+pub(crate) fn apply_with_states<F: Float>(
+    p: ParameterMut<'_, F>,
+    states: (&mut ArrayD<F>, &mut ArrayD<F>),
+    update: impl Fn(F, F, F, F) -> (F, F, F),
+) {
+    Zip::from(p.value).and(states.0).and(states.1).and(p.grad).for_each(|w, a, b, g| {
+        (*w, *a, *b) = update(*w, *a, *b, *g);
+        *g = F::zero();
+    });
 }
 
 /// Checks a state given to [`Optimizer::load_state`]: one list per name, all of one length.
@@ -176,6 +415,169 @@ impl fmt::Display for OptimizerKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{Pair, Params};
+
+    const KINDS: [OptimizerKind; 3] =
+        [OptimizerKind::Sgd, OptimizerKind::Momentum { momentum: 0.9 }, OptimizerKind::Adam];
+
+    /// A parameter `0.weight` of 3 values and `1.weight` of 2, the first of them near `f32::MAX`.
+    fn pair() -> Pair<f32> {
+        Pair(Params::new(&[1.0, -2.0, 0.1], &[0.0; 3]), Params::new(&[3.39e38, 0.25], &[0.0; 2]))
+    }
+
+    /// Step `k`'s gradients, of varying signs and sizes; `1.weight[0]`'s is −1 − k.
+    fn set_grads(net: &mut Pair<f32>, k: usize) {
+        let k = k as f64;
+        net.0.set_grads(&[0.5 - 0.3 * k, 0.25 + 0.1 * k, -1.5 / (k + 1.0)]);
+        net.1.set_grads(&[-1.0 - k, 0.75 * (k - 2.0)]);
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Everything a step may change: values, state and step count, bit for bit.
+    fn snapshot(net: &Pair<f32>, optimizer: &dyn Optimizer<f32>) -> (Vec<u32>, Vec<Vec<u32>>, u64) {
+        let state = optimizer
+            .state()
+            .iter()
+            .map(|list| list.iter().flat_map(|a| a.iter().map(|v| v.to_bits())).collect())
+            .collect();
+        (bits(&net.values()), state, optimizer.steps())
+    }
+
+    #[test]
+    fn checked_steps_are_steps_bit_for_bit() {
+        for kind in KINDS {
+            let (mut a, mut b) = (pair(), pair());
+            let mut plain = kind.build::<f32>(0.01).unwrap();
+            let mut checked = kind.build::<f32>(0.01).unwrap();
+            let mut undo = Vec::new();
+            for k in 0..6 {
+                set_grads(&mut a, k);
+                set_grads(&mut b, k);
+                plain.step(&mut a);
+                a.zero_grad();
+                checked.checked_step(&mut b, &mut undo).unwrap();
+                assert_eq!(snapshot(&a, &*plain), snapshot(&b, &*checked), "{kind}, step {k}");
+                assert!(b.grads().iter().all(|g| g.to_bits() == 0), "{kind}: gradients zeroed");
+            }
+            assert!(undo.is_empty(), "{kind} needs no copy");
+        }
+    }
+
+    #[test]
+    fn a_diverging_step_changes_nothing() {
+        for kind in KINDS {
+            let (mut net, mut twin) = (pair(), pair());
+            let mut optimizer = kind.build::<f32>(0.01).unwrap();
+            let mut reference = kind.build::<f32>(0.01).unwrap();
+            let mut undo = Vec::new();
+            for k in 0..3 {
+                set_grads(&mut net, k);
+                optimizer.checked_step(&mut net, &mut undo).unwrap();
+            }
+            let before = snapshot(&net, &*optimizer);
+
+            set_grads(&mut net, 3);
+            net.1.set_grads(&[f64::NAN, 0.5]);
+            let err = optimizer.checked_step(&mut net, &mut undo).unwrap_err();
+            assert_eq!(err, NonFinite::Gradient("1.weight".into()), "{kind}");
+            assert_eq!(snapshot(&net, &*optimizer), before, "{kind}");
+            assert!(net.grads().iter().all(|g| g.to_bits() == 0), "{kind}: gradients zeroed");
+
+            // 1.weight[0] ≈ 3.39e38 moves up by about 1e37 · 4: past f32::MAX.
+            optimizer.set_learning_rate(1e37).unwrap();
+            set_grads(&mut net, 3);
+            let err = optimizer.checked_step(&mut net, &mut undo).unwrap_err();
+            assert_eq!(err, NonFinite::Update("1.weight".into()), "{kind}");
+            assert_eq!(snapshot(&net, &*optimizer), before, "{kind}");
+            assert!(net.grads().iter().all(|g| g.to_bits() == 0), "{kind}: gradients zeroed");
+
+            // The run goes on as if the failed steps had never been tried.
+            optimizer.set_learning_rate(0.01).unwrap();
+            for k in 0..4 {
+                set_grads(&mut twin, k);
+                reference.checked_step(&mut twin, &mut undo).unwrap();
+            }
+            set_grads(&mut net, 3);
+            optimizer.checked_step(&mut net, &mut undo).unwrap();
+            assert_eq!(snapshot(&net, &*optimizer), snapshot(&twin, &*reference), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_gradient_outranks_an_earlier_update() {
+        for kind in KINDS {
+            let mut net = Pair::<f32>(Params::new(&[3.39e38], &[-1.0]), Params::new(&[1.0], &[f64::NAN]));
+            let mut optimizer = kind.build::<f32>(1e37).unwrap();
+            let err = optimizer.checked_step(&mut net, &mut Vec::new()).unwrap_err();
+            assert_eq!(err, NonFinite::Gradient("1.weight".into()), "{kind}");
+            net.0.set_grads(&[-1.0]);
+            net.1.set_grads(&[1.0]);
+            let err = optimizer.checked_step(&mut net, &mut Vec::new()).unwrap_err();
+            assert_eq!(err, NonFinite::Update("0.weight".into()), "{kind}");
+            assert_eq!(bits(&net.values()), bits(&[3.39e38, 1.0]), "{kind}");
+        }
+    }
+
+    /// An optimizer from elsewhere: only `step`, so it gets the default `checked_step`.
+    #[derive(Debug)]
+    struct Unchecked(Sgd);
+
+    impl fmt::Display for Unchecked {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl Optimizer<f32> for Unchecked {
+        fn step(&mut self, module: &mut dyn Module<f32>) {
+            Optimizer::<f32>::step(&mut self.0, module);
+        }
+        fn learning_rate(&self) -> f64 {
+            Optimizer::<f32>::learning_rate(&self.0)
+        }
+        fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), TrainError> {
+            Optimizer::<f32>::set_learning_rate(&mut self.0, learning_rate)
+        }
+        fn steps(&self) -> u64 {
+            Optimizer::<f32>::steps(&self.0)
+        }
+        fn load_state(&mut self, steps: u64, state: Vec<Vec<ArrayD<f32>>>) -> Result<(), TrainError> {
+            self.0.load_state(steps, state)
+        }
+    }
+
+    #[test]
+    fn the_default_checked_step_undoes_with_a_copy() {
+        let (mut net, mut twin) = (pair(), pair());
+        let mut optimizer = Unchecked(Sgd::new(0.01).unwrap());
+        let mut sgd = Sgd::new(0.01).unwrap();
+        let mut undo = Vec::new();
+        for k in 0..3 {
+            set_grads(&mut net, k);
+            set_grads(&mut twin, k);
+            optimizer.checked_step(&mut net, &mut undo).unwrap();
+            sgd.checked_step(&mut twin, &mut Vec::new()).unwrap();
+            assert_eq!(bits(&net.values()), bits(&twin.values()));
+            assert!(net.grads().iter().all(|g| g.to_bits() == 0));
+        }
+        assert_eq!(undo.len(), 2);
+        let before = bits(&net.values());
+        set_grads(&mut net, 3);
+        net.0.set_grads(&[0.5, f64::INFINITY, 0.5]);
+        let err = optimizer.checked_step(&mut net, &mut undo).unwrap_err();
+        assert_eq!(err, NonFinite::Gradient("0.weight".into()));
+        assert_eq!(bits(&net.values()), before);
+        assert!(net.grads().iter().all(|g| g.to_bits() == 0));
+        optimizer.set_learning_rate(1e37).unwrap();
+        set_grads(&mut net, 3);
+        let err = optimizer.checked_step(&mut net, &mut undo).unwrap_err();
+        assert_eq!(err, NonFinite::Update("1.weight".into()));
+        assert_eq!(bits(&net.values()), before);
+        assert!(net.grads().iter().all(|g| g.to_bits() == 0));
+    }
 
     #[test]
     fn kinds_parse_from_their_names() {

@@ -5,11 +5,17 @@ use std::fmt;
 use ndarray::ArrayD;
 use nn_core::{Float, Module};
 
-use crate::TrainError;
-use crate::optimizer::{Optimizer, check_learning_rate, check_state};
+use crate::optimizer::{
+    Optimizer, apply_stateless, check_learning_rate, check_state, check_stateless, first_non_finite,
+};
+use crate::{NonFinite, TrainError};
 
 /// Plain SGD: each step calls [`Module::update_parameters`] with the learning
 /// rate, so w ← w − lr·g. No state.
+///
+/// [`checked_step`](Optimizer::checked_step) computes the same w − lr·g
+/// itself, through [`Module::visit_parameters_mut`] (as the default
+/// `update_parameters` does), so that it can check before it writes.
 #[derive(Debug, Clone)]
 pub struct Sgd {
     learning_rate: f64,
@@ -30,6 +36,23 @@ impl<F: Float> Optimizer<F> for Sgd {
     fn step(&mut self, module: &mut dyn Module<F>) {
         module.update_parameters(F::of_f64(self.learning_rate));
         self.steps += 1;
+    }
+
+    fn checked_step(
+        &mut self,
+        module: &mut dyn Module<F>,
+        _undo: &mut Vec<ArrayD<F>>,
+    ) -> Result<(), NonFinite> {
+        let lr = F::of_f64(self.learning_rate);
+        // As the default `update_parameters`: `*w -= lr * g`.
+        let update = |w: F, g: F| w - lr * g;
+        if let Err(cause) = first_non_finite(module, |_, p| check_stateless(p, update)) {
+            module.zero_grad();
+            return Err(cause);
+        }
+        module.visit_parameters_mut(&mut |p| apply_stateless(p, update));
+        self.steps += 1;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

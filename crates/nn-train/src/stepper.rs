@@ -2,7 +2,7 @@
 //! forward, loss, backward, finiteness checks, update, zero_grad.
 
 use ndarray::{ArrayD, ArrayViewD};
-use nn_core::{Float, Loss, Module, ParamName};
+use nn_core::{Float, Loss, Module};
 
 use crate::as_dyn::AsDyn;
 use crate::{NonFinite, Optimizer, TrainError};
@@ -25,18 +25,19 @@ impl At {
     }
 }
 
-/// An optimizer plus the copy of the parameters that lets a step be undone.
+/// An optimizer plus the scratch space of its [`Optimizer::checked_step`].
 pub(crate) struct Stepper<F: Float> {
     optimizer: Box<dyn Optimizer<F>>,
-    /// The parameters before the update in progress, in visiting order;
-    /// allocated on the first step.
-    backup: Vec<ArrayD<F>>,
+    /// Where an optimizer without a checked update of its own keeps the
+    /// parameters to undo a step; allocated on its first step, never used by
+    /// the crate's own optimizers.
+    undo: Vec<ArrayD<F>>,
     steps: usize,
 }
 
 impl<F: Float> Stepper<F> {
     pub(crate) fn new(optimizer: Box<dyn Optimizer<F>>) -> Self {
-        Self { optimizer, backup: Vec::new(), steps: 0 }
+        Self { optimizer, undo: Vec::new(), steps: 0 }
     }
 
     pub(crate) fn optimizer(&self) -> &dyn Optimizer<F> {
@@ -79,16 +80,10 @@ impl<F: Float> Stepper<F> {
         // and containers then skip their first module's delta.
         net.backward_update_gradient(x, delta.view()).map_err(|e| TrainError::shape(at.context(), e))?;
 
-        // One pass checks the gradients and keeps the parameters, a second
-        // checks the updated parameters and zeroes the gradients.
-        if let Some(name) = self.check_gradients_and_save(net) {
-            net.zero_grad();
-            return Err(self.diverged(net, value, NonFinite::Gradient(name.to_string()), at));
-        }
-        self.optimizer.step(&mut AsDyn(&mut *net));
-        if let Some(name) = check_parameters_and_zero_grad(net) {
-            self.restore(net);
-            return Err(self.diverged(net, value, NonFinite::Update(name.to_string()), at));
+        // The optimizer checks every gradient and every updated value before
+        // it writes, and zeroes the gradients whatever the outcome.
+        if let Err(cause) = self.optimizer.checked_step(&mut AsDyn(&mut *net), &mut self.undo) {
+            return Err(self.diverged(net, value, cause, at));
         }
         Ok(value)
     }
@@ -103,73 +98,6 @@ impl<F: Float> Stepper<F> {
             learning_rate: self.optimizer.learning_rate(),
         }
     }
-
-    /// The name of the first parameter whose gradient is not finite; on the
-    /// way, copies every parameter into `backup` (in visiting order), which
-    /// allocates on the first step only.
-    fn check_gradients_and_save<N: Module<F> + ?Sized>(&mut self, net: &N) -> Option<ParamName> {
-        let backup = &mut self.backup;
-        let mut index = 0;
-        let mut found = None;
-        net.visit_parameters(&mut |p| {
-            if found.is_none() && !all_finite(&p.grad) {
-                found = Some(p.name);
-            }
-            if index == backup.len() {
-                backup.push(p.value.to_owned());
-            } else {
-                copy(&mut backup[index], &p.value);
-            }
-            index += 1;
-        });
-        found
-    }
-
-    fn restore<N: Module<F> + ?Sized>(&self, net: &mut N) {
-        let mut index = 0;
-        net.visit_parameters_mut(&mut |mut p| {
-            p.value.assign(&self.backup[index]);
-            index += 1;
-        });
-    }
-}
-
-/// The name of the first parameter that is not finite after an update; on
-/// the way, sets every gradient to zero.
-fn check_parameters_and_zero_grad<F: Float, N: Module<F> + ?Sized>(net: &mut N) -> Option<ParamName> {
-    let mut found = None;
-    net.visit_parameters_mut(&mut |mut p| {
-        if found.is_none() && !all_finite(&p.value.view()) {
-            found = Some(p.name);
-        }
-        p.grad.fill(F::zero());
-    });
-    found
-}
-
-/// Whether every element is finite, in one branch-free pass over the memory
-/// when the view is contiguous (|v| ≤ MAX is false for NaN and ±∞).
-fn all_finite<F: Float>(values: &ArrayViewD<'_, F>) -> bool {
-    let finite = |ok: bool, v: &F| ok & (v.abs() <= F::max_value());
-    match values.as_slice_memory_order() {
-        Some(slice) => slice.iter().fold(true, finite),
-        None => values.iter().fold(true, finite),
-    }
-}
-
-/// `dst` ← `src`, a plain memory copy when both have the same layout.
-fn copy<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
-    if dst.shape() != src.shape() {
-        *dst = src.to_owned();
-        return;
-    }
-    if dst.strides() == src.strides()
-        && let (Some(d), Some(s)) = (dst.as_slice_memory_order_mut(), src.as_slice_memory_order())
-    {
-        d.copy_from_slice(s);
-        return;
-    }
-    dst.assign(src);
 }
 
 /// An `f32` widened to the `f64` that prints like it (0.1, not 0.10000000149011612).

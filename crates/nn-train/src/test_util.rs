@@ -3,7 +3,7 @@
 use std::fmt;
 
 use ndarray::{Array1, ArrayD, ArrayViewD, Axis, Ix2, IxDyn, linalg::general_mat_mul};
-use nn_core::{Float, Loss, Module, ParamName, Parameter, ParameterMut, ShapeError, tensor};
+use nn_core::{Float, Loss, Module, ParamName, Parameter, ParameterMut, Segment, ShapeError, tensor};
 
 /// One 1-D parameter `weight` with a settable gradient; forward is the identity.
 pub struct Params<F: Float = f64> {
@@ -21,6 +21,10 @@ impl<F: Float> Params<F> {
 
     pub fn values(&self) -> Vec<F> {
         self.value.iter().copied().collect()
+    }
+
+    pub fn grads(&self) -> Vec<F> {
+        self.grad.iter().copied().collect()
     }
 
     pub fn set_grads(&mut self, grad: &[f64]) {
@@ -78,6 +82,70 @@ impl<F: Float> Module<F> for Params<F> {
             value: self.value.view_mut(),
             grad: self.grad.view_mut(),
         });
+    }
+}
+
+/// Two [`Params`], `0.weight` then `1.weight`; forward is the identity.
+pub struct Pair<F: Float = f32>(pub Params<F>, pub Params<F>);
+
+impl<F: Float> Pair<F> {
+    /// Both parameters' values, the first's then the second's.
+    pub fn values(&self) -> Vec<F> {
+        [self.0.values(), self.1.values()].concat()
+    }
+
+    /// Both parameters' gradients, the first's then the second's.
+    pub fn grads(&self) -> Vec<F> {
+        [self.0.grads(), self.1.grads()].concat()
+    }
+}
+
+impl<F: Float> fmt::Display for Pair<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pair({}, {})", self.0, self.1)
+    }
+}
+
+impl<F: Float> Module<F> for Pair<F> {
+    fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
+        self.0.forward(input)
+    }
+    fn backward_update_gradient(
+        &mut self,
+        _: ArrayViewD<'_, F>,
+        _: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        Ok(())
+    }
+    fn backward_delta(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.0.backward_delta(input, delta)
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(input_shape.to_vec())
+    }
+    fn output(&self) -> &ArrayD<F> {
+        self.0.output()
+    }
+    fn grad_input(&self) -> &ArrayD<F> {
+        self.0.grad_input()
+    }
+    fn visit_parameters(&self, visitor: &mut dyn FnMut(Parameter<'_, F>)) {
+        for (index, part) in [&self.0, &self.1].into_iter().enumerate() {
+            part.visit_parameters(&mut |p| {
+                visitor(Parameter { name: p.name.within(Segment::Index(index)), ..p })
+            });
+        }
+    }
+    fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        for (index, part) in [&mut self.0, &mut self.1].into_iter().enumerate() {
+            part.visit_parameters_mut(&mut |p| {
+                visitor(ParameterMut { name: p.name.within(Segment::Index(index)), ..p });
+            });
+        }
     }
 }
 
