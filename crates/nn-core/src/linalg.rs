@@ -308,7 +308,7 @@ impl WithSimd for Blocked<'_, '_, '_> {
             let packing =
                 Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place: a_by_columns || a_by_rows };
             let (a_pack, b_pack) = (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..n_panels * nr * kc]);
-            packing.run(a_pack, b_pack, threads);
+            packing.run(simd, a_pack, b_pack, threads);
             let shared = Shared {
                 a,
                 b,
@@ -356,7 +356,8 @@ struct Packing<'a> {
 impl Packing<'_> {
     /// Packs every panel; with `threads` > 1, the second half of the `a` and
     /// of the `b` panels on another thread of the pool.
-    fn run(self, a_pack: &mut [f32], b_pack: &mut [f32], threads: usize) {
+    #[inline(always)]
+    fn run<S: Simd>(self, simd: S, a_pack: &mut [f32], b_pack: &mut [f32], threads: usize) {
         let (m_panels, n_panels) = (self.m.div_ceil(MR), self.n.div_ceil(self.nr));
         if threads < 2 {
             return self.panels(a_pack, b_pack, 0..m_panels, 0..n_panels);
@@ -364,14 +365,20 @@ impl Packing<'_> {
         let (a_mid, b_mid) = (m_panels / 2, n_panels / 2);
         let (a_first, a_second) = a_pack.split_at_mut(a_mid * MR * self.kc);
         let (b_first, b_second) = b_pack.split_at_mut(b_mid * self.nr * self.kc);
-        rayon::join(
-            || self.panels(a_first, b_first, 0..a_mid, 0..b_mid),
-            || self.panels(a_second, b_second, a_mid..m_panels, b_mid..n_panels),
-        );
+        let first =
+            PackPanels { packing: self, a_pack: a_first, b_pack: b_first, panels: (0..a_mid, 0..b_mid) };
+        let second = PackPanels {
+            packing: self,
+            a_pack: a_second,
+            b_pack: b_second,
+            panels: (a_mid..m_panels, b_mid..n_panels),
+        };
+        rayon::join(|| simd.vectorize(first), || simd.vectorize(second));
     }
 
     /// Packs the `a` panels `a_panels` into `a_pack` and the `b` panels
     /// `b_panels` into `b_pack`, each slice starting at its first panel.
+    #[inline(always)]
     fn panels(self, a_pack: &mut [f32], b_pack: &mut [f32], a_panels: Range<usize>, b_panels: Range<usize>) {
         let Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place } = self;
         for (jp, panel) in b_panels.zip(b_pack.chunks_exact_mut(nr * kc)) {
@@ -386,6 +393,26 @@ impl Packing<'_> {
                 pack_a(panel, a, ip * MR, rows, p0, kc);
             }
         }
+    }
+}
+
+/// Some panels of one pass, packed on another thread: run through
+/// [`Simd::vectorize`] so that the copies compile for the same instruction
+/// set as the tiles.
+struct PackPanels<'p, 'a> {
+    packing: Packing<'a>,
+    a_pack: &'p mut [f32],
+    b_pack: &'p mut [f32],
+    panels: (Range<usize>, Range<usize>),
+}
+
+impl WithSimd for PackPanels<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        let PackPanels { packing, a_pack, b_pack, panels: (a_panels, b_panels) } = self;
+        packing.panels(a_pack, b_pack, a_panels, b_panels);
     }
 }
 
