@@ -110,6 +110,9 @@ pub struct TrainArgs {
     /// Print one JSON object with the results at the end.
     #[arg(long)]
     pub json: bool,
+    /// Threads that share large matrix products (default: one per core); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Save the trained model (safetensors, with the network in its metadata).
     #[arg(long, value_name = "FILE.safetensors")]
     pub save: Option<PathBuf>,

@@ -27,6 +27,20 @@ const CHECKPOINT_EVERY: &str = "checkpoint_every";
 /// Any [`CliError`]: bad notation, data, shapes, hyper-parameters, divergence,
 /// files, an existing `--save` or `--checkpoint` file without `--force`.
 pub fn run(args: &TrainArgs) -> CliResult<()> {
+    // Products of 2 M multiply-adds or more are shared with the pool the
+    // training runs in (nn_core::linalg); the results are the same on any count.
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(CliError::usage("--threads must be at least 1"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| run_in_pool(args))
+}
+
+fn run_in_pool(args: &TrainArgs) -> CliResult<()> {
     if args.checkpoint_every.is_some() && args.checkpoint.is_none() && args.resume.is_none() {
         return Err(CliError::usage("--checkpoint-every goes with --checkpoint FILE"));
     }

@@ -28,6 +28,21 @@ fn json(out: &Output) -> serde_json::Value {
 }
 
 #[test]
+fn train_gives_the_same_model_on_one_and_two_threads() {
+    // Linear(64,1024) at batch 32 is a 2 M multiply-add product: large
+    // enough for nn_core::linalg to share it with the second thread.
+    let net = "Linear(64,1024) -> ReLU -> Linear(1024,10)";
+    let run = |threads: &str| {
+        let result = json(&nn(&["train", "--net", net, "--epochs", "1", "--threads", threads, "--json"]));
+        ["train_loss", "test_loss", "test_accuracy"].map(|key| result[key].as_f64().unwrap().to_bits())
+    };
+    assert_eq!(run("1"), run("2"));
+    let out = nn(&["train", "--net", net, "--threads", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--threads must be at least 1"), "{}", stderr(&out));
+}
+
+#[test]
 fn train_reaches_the_report_accuracy_on_the_digits() {
     let out = nn(&["train", "--net", "Linear(64,100) -> ReLU -> Linear(100,10)", "--epochs", "50", "--json"]);
     let result = json(&out);
