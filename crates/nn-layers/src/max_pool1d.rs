@@ -4,6 +4,7 @@ use std::fmt;
 
 use ndarray::{Array3, ArrayD, ArrayView3, ArrayViewD, Ix3};
 use nn_core::{Float, Module, ShapeError, tensor};
+use pulp::{Simd, WithSimd};
 
 use crate::check;
 
@@ -75,36 +76,153 @@ impl<F: Float> MaxPool1D<F> {
     }
 
     /// Fills `output` and `argmax` for `x`.
+    ///
+    /// Loops over batch and position (no division per output row), each a pass
+    /// over the channels that the compiler vectorizes; `pulp` compiles them for
+    /// AVX-512 or AVX2 when the CPU has it.
     fn pool(&mut self, x: ArrayView3<'_, F>, out_len: usize) {
         let (batch, length, channels) = x.dim();
         tensor::ensure_shape(&mut self.output, &[batch, out_len, channels]);
         tensor::ensure_dim(&mut self.argmax, Ix3(batch, out_len, channels));
+        self.argmax_for = [batch, length, channels];
+        if channels == 0 {
+            // Nothing to pool (and no chunks of 0 elements to loop over).
+            return;
+        }
         // A copy only if the input is not in standard layout (never in a chain).
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
         let y = self.output.as_slice_mut().expect("kept buffers are contiguous");
         let argmax = self.argmax.as_slice_mut().expect("kept buffers are contiguous");
-        if channels > 0 {
+        let geometry = Geometry { length, channels, out_len, k_size: self.k_size, stride: self.stride };
+        pulp::Arch::new().dispatch(Pool { geometry, x, y, argmax });
+    }
+}
+
+/// The sizes both passes loop over.
+#[derive(Clone, Copy)]
+struct Geometry {
+    length: usize,
+    channels: usize,
+    out_len: usize,
+    k_size: usize,
+    stride: usize,
+}
+
+/// The forward pass over a batch as a `pulp` operation: its loops are inlined
+/// into code compiled for AVX-512 or AVX2 when the CPU has it (a closure would
+/// be called, not inlined, and run on the baseline instruction set).
+struct Pool<'a, F> {
+    geometry: Geometry,
+    x: &'a [F],
+    y: &'a mut [F],
+    argmax: &'a mut [u32],
+}
+
+impl<F: Float> WithSimd for Pool<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Geometry { length, channels, out_len, k_size, stride } = self.geometry;
+        let samples = self.x.chunks_exact(length * channels);
+        let outputs =
+            self.y.chunks_exact_mut(out_len * channels).zip(self.argmax.chunks_exact_mut(out_len * channels));
+        for (x, (y, argmax)) in samples.zip(outputs) {
             let windows = y.chunks_exact_mut(channels).zip(argmax.chunks_exact_mut(channels));
-            let (k_size, stride) = (self.k_size, self.stride);
-            for (r, (best, at)) in windows.enumerate() {
-                let (b, j) = (r / out_len, r % out_len);
-                let row = |t: usize| &x[(b * length + j * stride + t) * channels..][..channels];
-                best.copy_from_slice(row(0));
-                at.fill(0);
-                for t in 1..k_size {
-                    let offset = u32::try_from(t).expect("k_size fits in u32");
-                    for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row(t)) {
-                        // Strictly greater keeps the first maximum; a NaN wins so it shows
-                        // downstream. Selects, not branches: the loop vectorizes.
-                        let wins = (v > *best) | (v.is_nan() & !best.is_nan());
-                        *best = if wins { v } else { *best };
-                        *at = if wins { offset } else { *at };
+            for (j, (best, at)) in windows.enumerate() {
+                pool_window(&x[j * stride * channels..][..k_size * channels], best, at);
+            }
+        }
+    }
+}
+
+/// The maximum over the positions of one `window` (k_size rows of `best.len()`
+/// channels) into `best`, and its position in the window into `at`.
+///
+/// The first two positions are compared in one pass (no copy first), the
+/// others update the result in one pass each: selects, not branches, so every
+/// pass vectorizes.
+#[inline(always)]
+fn pool_window<F: Float>(window: &[F], best: &mut [F], at: &mut [u32]) {
+    let channels = best.len();
+    let (first, rest) = window.split_at(channels);
+    let mut rows = rest.chunks_exact(channels);
+    let Some(second) = rows.next() else {
+        best.copy_from_slice(first);
+        at.fill(0);
+        return;
+    };
+    for (((best, at), &v0), &v1) in best.iter_mut().zip(at.iter_mut()).zip(first).zip(second) {
+        let wins = wins(v1, v0);
+        *best = if wins { v1 } else { v0 };
+        *at = u32::from(wins);
+    }
+    for (t, row) in (2..).zip(rows) {
+        let offset = u32::try_from(t).expect("k_size fits in u32");
+        for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row) {
+            let wins = wins(v, *best);
+            *best = if wins { v } else { *best };
+            *at = if wins { offset } else { *at };
+        }
+    }
+}
+
+/// Whether `v` replaces the running maximum `best`: strictly greater keeps the
+/// first maximum; a NaN wins (over a number) so that it shows downstream.
+#[inline(always)]
+fn wins<F: Float>(v: F, best: F) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// The backward pass over a batch as a `pulp` operation (see [`Pool`]): each
+/// element of `d` goes to the position `argmax` names, `g` is the rest zero.
+struct Route<'a, F> {
+    geometry: Geometry,
+    d: &'a [F],
+    argmax: &'a [u32],
+    g: &'a mut [F],
+}
+
+impl<F: Float> WithSimd for Route<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Geometry { length, channels, out_len, k_size, stride } = self.geometry;
+        let deltas =
+            self.d.chunks_exact(out_len * channels).zip(self.argmax.chunks_exact(out_len * channels));
+        for (g, (d, argmax)) in self.g.chunks_exact_mut(length * channels).zip(deltas) {
+            let windows = d.chunks_exact(channels).zip(argmax.chunks_exact(channels));
+            if stride >= k_size {
+                // Windows do not overlap: each position is written once, and only
+                // the gaps between windows and the tail are zeroed.
+                let mut covered = 0;
+                for (j, (d, at)) in windows.enumerate() {
+                    let start = j * stride;
+                    g[covered * channels..start * channels].fill(F::zero());
+                    let rows = g[start * channels..][..k_size * channels].chunks_exact_mut(channels);
+                    for (t, row) in (0..).zip(rows) {
+                        for ((g, &d), &at) in row.iter_mut().zip(d).zip(at) {
+                            *g = if at == t { d } else { F::zero() };
+                        }
+                    }
+                    covered = start + k_size;
+                }
+                g[covered * channels..].fill(F::zero());
+            } else {
+                // Overlapping windows add up, in window order.
+                g.fill(F::zero());
+                for (j, (d, at)) in windows.enumerate() {
+                    let rows = g[j * stride * channels..][..k_size * channels].chunks_exact_mut(channels);
+                    for (t, row) in (0..).zip(rows) {
+                        for ((g, &d), &at) in row.iter_mut().zip(d).zip(at) {
+                            *g += if at == t { d } else { F::zero() };
+                        }
                     }
                 }
             }
         }
-        self.argmax_for = [batch, length, channels];
     }
 }
 
@@ -152,19 +270,13 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
         let d = d.as_slice().expect("standard layout is contiguous");
         tensor::ensure_shape(&mut self.grad_input, &dims);
         let g = self.grad_input.as_slice_mut().expect("kept buffers are contiguous");
-        g.fill(F::zero());
         let argmax = self.argmax.as_slice().expect("kept buffers are contiguous");
         let length = dims[1];
-        if channels > 0 {
-            let windows = d.chunks_exact(channels).zip(argmax.chunks_exact(channels));
-            for (r, (d, at)) in windows.enumerate() {
-                let (b, j) = (r / out_len, r % out_len);
-                let start = b * length + j * self.stride;
-                for (c, (&d, &t)) in d.iter().zip(at).enumerate() {
-                    g[(start + t as usize) * channels + c] += d;
-                }
-            }
+        if channels == 0 {
+            return Ok(&self.grad_input);
         }
+        let geometry = Geometry { length, channels, out_len, k_size: self.k_size, stride: self.stride };
+        pulp::Arch::new().dispatch(Route { geometry, d, argmax, g });
         Ok(&self.grad_input)
     }
 
