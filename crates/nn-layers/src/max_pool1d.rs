@@ -31,8 +31,8 @@ pub struct MaxPool1D<F: Float = f32> {
     k_size: usize,
     stride: usize,
     // Offset in its window (0..k_size) of each output's maximum, (batch, out_len,
-    // channels), and the input shape it was found for. u32 like f32: one vector width.
-    argmax: Array3<u32>,
+    // channels), and the input shape it was found for.
+    argmax: Argmax,
     argmax_for: [usize; 3],
     output: ArrayD<F>,
     grad_input: ArrayD<F>,
@@ -51,7 +51,11 @@ impl<F: Float> MaxPool1D<F> {
         Self {
             k_size,
             stride,
-            argmax: Array3::zeros((0, 0, 0)),
+            argmax: if k_size <= 256 {
+                Argmax::Narrow(Array3::zeros((0, 0, 0)))
+            } else {
+                Argmax::Wide(Array3::zeros((0, 0, 0)))
+            },
             argmax_for: [0; 3],
             output: tensor::empty(),
             grad_input: tensor::empty(),
@@ -83,7 +87,6 @@ impl<F: Float> MaxPool1D<F> {
     fn pool(&mut self, x: ArrayView3<'_, F>, out_len: usize) {
         let (batch, length, channels) = x.dim();
         tensor::ensure_shape(&mut self.output, &[batch, out_len, channels]);
-        tensor::ensure_dim(&mut self.argmax, Ix3(batch, out_len, channels));
         self.argmax_for = [batch, length, channels];
         if channels == 0 {
             // Nothing to pool (and no chunks of 0 elements to loop over).
@@ -93,10 +96,57 @@ impl<F: Float> MaxPool1D<F> {
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout is contiguous");
         let y = self.output.as_slice_mut().expect("kept buffers are contiguous");
-        let argmax = self.argmax.as_slice_mut().expect("kept buffers are contiguous");
         let geometry = Geometry { length, channels, out_len, k_size: self.k_size, stride: self.stride };
-        pulp::Arch::new().dispatch(Pool { geometry, x, y, argmax });
+        let arch = pulp::Arch::new();
+        match &mut self.argmax {
+            Argmax::Narrow(argmax) => {
+                arch.dispatch(Pool { geometry, x, y, argmax: offsets_mut(argmax, geometry, batch) })
+            }
+            Argmax::Wide(argmax) => {
+                arch.dispatch(Pool { geometry, x, y, argmax: offsets_mut(argmax, geometry, batch) })
+            }
+        }
     }
+}
+
+/// The window offsets of the maxima: bytes while k_size ≤ 256 (the forward
+/// pass is bound by its stores, and u32 offsets were half of them), u32 beyond.
+#[derive(Debug, Clone)]
+enum Argmax {
+    Narrow(Array3<u8>),
+    Wide(Array3<u32>),
+}
+
+/// An offset type of [`Argmax`].
+trait Offset: Copy + Default + PartialEq {
+    /// Offset `t`, which the choice of type guarantees fits.
+    fn of(t: usize) -> Self;
+}
+
+impl Offset for u8 {
+    // Always inlined: a call from the dispatched loops costs a `vzeroupper` each.
+    #[inline(always)]
+    fn of(t: usize) -> Self {
+        u8::try_from(t).expect("k_size <= 256 for byte offsets")
+    }
+}
+
+impl Offset for u32 {
+    #[inline(always)]
+    fn of(t: usize) -> Self {
+        u32::try_from(t).expect("k_size fits in u32")
+    }
+}
+
+/// `argmax` shaped (batch, out_len, channels) for `g` and `batch`, as a writable slice.
+fn offsets_mut<T: Offset>(argmax: &mut Array3<T>, g: Geometry, batch: usize) -> &mut [T] {
+    tensor::ensure_dim(argmax, Ix3(batch, g.out_len, g.channels));
+    argmax.as_slice_mut().expect("kept buffers are contiguous")
+}
+
+/// The offsets of `argmax`, as `pool` left them.
+fn offsets<T: Offset>(argmax: &Array3<T>) -> &[T] {
+    argmax.as_slice().expect("kept buffers are contiguous")
 }
 
 /// The sizes both passes loop over.
@@ -112,14 +162,14 @@ struct Geometry {
 /// The forward pass over a batch as a `pulp` operation: its loops are inlined
 /// into code compiled for AVX-512 or AVX2 when the CPU has it (a closure would
 /// be called, not inlined, and run on the baseline instruction set).
-struct Pool<'a, F> {
+struct Pool<'a, F, T> {
     geometry: Geometry,
     x: &'a [F],
     y: &'a mut [F],
-    argmax: &'a mut [u32],
+    argmax: &'a mut [T],
 }
 
-impl<F: Float> WithSimd for Pool<'_, F> {
+impl<F: Float, T: Offset> WithSimd for Pool<'_, F, T> {
     type Output = ();
 
     #[inline(always)]
@@ -131,36 +181,37 @@ impl<F: Float> WithSimd for Pool<'_, F> {
         for (x, (y, argmax)) in samples.zip(outputs) {
             let windows = y.chunks_exact_mut(channels).zip(argmax.chunks_exact_mut(channels));
             for (j, (best, at)) in windows.enumerate() {
-                pool_window(&x[j * stride * channels..][..k_size * channels], best, at);
+                pool_window(&x[j * stride * channels..][..k_size * channels], k_size, best, at);
             }
         }
     }
 }
 
-/// The maximum over the positions of one `window` (k_size rows of `best.len()`
+/// The maximum over the positions of one `window` (`k_size` rows of `best.len()`
 /// channels) into `best`, and its position in the window into `at`.
 ///
 /// The first two positions are compared in one pass (no copy first), the
 /// others update the result in one pass each: selects, not branches, so every
 /// pass vectorizes.
 #[inline(always)]
-fn pool_window<F: Float>(window: &[F], best: &mut [F], at: &mut [u32]) {
+fn pool_window<F: Float, T: Offset>(window: &[F], k_size: usize, best: &mut [F], at: &mut [T]) {
     let channels = best.len();
-    let (first, rest) = window.split_at(channels);
-    let mut rows = rest.chunks_exact(channels);
-    let Some(second) = rows.next() else {
-        best.copy_from_slice(first);
-        at.fill(0);
+    // Rows sliced by index, not `chunks_exact`: that divides by `channels` per window.
+    let row = |t: usize| &window[t * channels..][..channels];
+    if k_size == 1 {
+        best.copy_from_slice(window);
+        at.fill(T::of(0));
         return;
-    };
-    for (((best, at), &v0), &v1) in best.iter_mut().zip(at.iter_mut()).zip(first).zip(second) {
+    }
+    let (zero, one) = (T::of(0), T::of(1));
+    for (((best, at), &v0), &v1) in best.iter_mut().zip(at.iter_mut()).zip(row(0)).zip(row(1)) {
         let wins = wins(v1, v0);
         *best = if wins { v1 } else { v0 };
-        *at = u32::from(wins);
+        *at = if wins { one } else { zero };
     }
-    for (t, row) in (2..).zip(rows) {
-        let offset = u32::try_from(t).expect("k_size fits in u32");
-        for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row) {
+    for t in 2..k_size {
+        let offset = T::of(t);
+        for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(row(t)) {
             let wins = wins(v, *best);
             *best = if wins { v } else { *best };
             *at = if wins { offset } else { *at };
@@ -177,14 +228,14 @@ fn wins<F: Float>(v: F, best: F) -> bool {
 
 /// The backward pass over a batch as a `pulp` operation (see [`Pool`]): each
 /// element of `d` goes to the position `argmax` names, `g` is the rest zero.
-struct Route<'a, F> {
+struct Route<'a, F, T> {
     geometry: Geometry,
     d: &'a [F],
-    argmax: &'a [u32],
+    argmax: &'a [T],
     g: &'a mut [F],
 }
 
-impl<F: Float> WithSimd for Route<'_, F> {
+impl<F: Float, T: Offset> WithSimd for Route<'_, F, T> {
     type Output = ();
 
     #[inline(always)]
@@ -200,9 +251,12 @@ impl<F: Float> WithSimd for Route<'_, F> {
                 let mut covered = 0;
                 for (j, (d, at)) in windows.enumerate() {
                     let start = j * stride;
-                    g[covered * channels..start * channels].fill(F::zero());
-                    let rows = g[start * channels..][..k_size * channels].chunks_exact_mut(channels);
-                    for (t, row) in (0..).zip(rows) {
+                    if start > covered {
+                        g[covered * channels..start * channels].fill(F::zero());
+                    }
+                    for t in 0..k_size {
+                        let row = &mut g[(start + t) * channels..][..channels];
+                        let t = T::of(t);
                         for ((g, &d), &at) in row.iter_mut().zip(d).zip(at) {
                             *g = if at == t { d } else { F::zero() };
                         }
@@ -214,8 +268,9 @@ impl<F: Float> WithSimd for Route<'_, F> {
                 // Overlapping windows add up, in window order.
                 g.fill(F::zero());
                 for (j, (d, at)) in windows.enumerate() {
-                    let rows = g[j * stride * channels..][..k_size * channels].chunks_exact_mut(channels);
-                    for (t, row) in (0..).zip(rows) {
+                    for t in 0..k_size {
+                        let row = &mut g[(j * stride + t) * channels..][..channels];
+                        let t = T::of(t);
                         for ((g, &d), &at) in row.iter_mut().zip(d).zip(at) {
                             *g += if at == t { d } else { F::zero() };
                         }
@@ -270,13 +325,16 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
         let d = d.as_slice().expect("standard layout is contiguous");
         tensor::ensure_shape(&mut self.grad_input, &dims);
         let g = self.grad_input.as_slice_mut().expect("kept buffers are contiguous");
-        let argmax = self.argmax.as_slice().expect("kept buffers are contiguous");
         let length = dims[1];
         if channels == 0 {
             return Ok(&self.grad_input);
         }
         let geometry = Geometry { length, channels, out_len, k_size: self.k_size, stride: self.stride };
-        pulp::Arch::new().dispatch(Route { geometry, d, argmax, g });
+        let arch = pulp::Arch::new();
+        match &self.argmax {
+            Argmax::Narrow(argmax) => arch.dispatch(Route { geometry, d, argmax: offsets(argmax), g }),
+            Argmax::Wide(argmax) => arch.dispatch(Route { geometry, d, argmax: offsets(argmax), g }),
+        }
         Ok(&self.grad_input)
     }
 
@@ -349,6 +407,21 @@ mod tests {
     }
 
     #[test]
+    fn max_pool1d_keeps_offsets_past_255_for_wide_windows() {
+        // 300 positions, maximum at 299 in channel 0 and at 3 in channel 1.
+        let mut values = vec![0.0; 600];
+        values[2 * 299] = 5.0;
+        values[2 * 3 + 1] = 7.0;
+        let x = array(&[1, 300, 2], &values);
+        let mut pool = MaxPool1D::<f64>::new(300, 1);
+        assert!(matches!(pool.argmax, Argmax::Wide(_)));
+        assert_close(pool.forward(x.view()).unwrap(), &[5.0, 7.0]);
+        let g = pool.backward_delta(x.view(), array(&[1, 1, 2], &[1.0, 2.0]).view()).unwrap();
+        assert_eq!((g[[0, 299, 0]], g[[0, 3, 1]], g.sum()), (1.0, 2.0, 3.0));
+        assert!(matches!(MaxPool1D::<f64>::new(256, 1).argmax, Argmax::Narrow(_)));
+    }
+
+    #[test]
     fn max_pool1d_propagates_nan() {
         let mut pool = MaxPool1D::<f64>::new(2, 2);
         let y = pool.forward(array(&[1, 2, 1], &[1.0, f64::NAN]).view()).unwrap();
@@ -368,16 +441,24 @@ mod tests {
         assert_eq!(MaxPool1D::<f32>::new(3, 1).to_string(), "MaxPool1D(3, 1)");
     }
 
+    /// Where `pool` keeps its offsets.
+    fn argmax_ptr<F: Float>(pool: &MaxPool1D<F>) -> *const u8 {
+        match &pool.argmax {
+            Argmax::Narrow(argmax) => argmax.as_ptr(),
+            Argmax::Wide(argmax) => argmax.as_ptr().cast(),
+        }
+    }
+
     #[test]
     fn max_pool1d_reuses_its_buffers() {
         let mut pool = MaxPool1D::<f32>::new(2, 2);
         let x = ArrayD::<f32>::ones(ndarray::IxDyn(&[4, 10, 3]));
         let delta = ArrayD::<f32>::ones(ndarray::IxDyn(&[4, 5, 3]));
         let out = pool.forward(x.view()).unwrap().as_ptr();
-        let argmax = pool.argmax.as_ptr();
+        let argmax = argmax_ptr(&pool);
         let grad = pool.backward_delta(x.view(), delta.view()).unwrap().as_ptr();
         assert_eq!(pool.forward(x.view()).unwrap().as_ptr(), out);
-        assert_eq!(pool.argmax.as_ptr(), argmax);
+        assert_eq!(argmax_ptr(&pool), argmax);
         assert_eq!(pool.backward_delta(x.view(), delta.view()).unwrap().as_ptr(), grad);
     }
 
