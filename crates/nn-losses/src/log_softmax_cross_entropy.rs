@@ -54,21 +54,23 @@ impl<F: Float> Default for LogSoftmaxCrossEntropy<F> {
     }
 }
 
-/// log Σⱼ exp(xⱼ), computed as m + log Σⱼ exp(xⱼ − m) with m = maxⱼ xⱼ:
-/// exp overflows f32 from 89 on. NaN scores give NaN.
-fn log_sum_exp<F: Float>(x: ArrayView1<'_, F>) -> F {
-    let max = x.fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
-    let sum = x.fold(F::zero(), |acc, &v| acc + (v - max).exp());
-    max + sum.ln()
-}
-
-/// Σⱼ yⱼ (lse(ŷ) − ŷⱼ) for one sample, without allocating.
+/// Σⱼ yⱼ (lse(ŷ) − ŷⱼ) for one sample, without allocating, written as
+/// Σⱼ yⱼ ((m − ŷⱼ) + ln(1 + r)) with m = maxⱼ ŷⱼ reached at j = a and
+/// r = Σ_{j≠a} exp(ŷⱼ − m): exp cannot overflow (it overflows f32 from 89
+/// on), and a confident sample's small loss keeps its digits, where
+/// (m + ln Σ) − ŷₐ would round it to the spacing of f32 values near m.
+/// NaN scores give NaN.
 fn sample_loss<F: Float>(y: ArrayView1<'_, F>, scores: ArrayView1<'_, F>) -> F {
-    if scores.is_empty() {
+    let Some(first) = scores.first() else {
         return F::zero();
-    }
-    let lse = log_sum_exp(scores);
-    Zip::from(y).and(scores).fold(F::zero(), |acc, &t, &s| acc + t * (lse - s))
+    };
+    let (argmax, max) =
+        scores.indexed_iter().fold((0, *first), |(a, m), (j, &v)| if v > m { (j, v) } else { (a, m) });
+    let rest = scores
+        .indexed_iter()
+        .fold(F::zero(), |acc, (j, &v)| if j == argmax { acc } else { acc + (v - max).exp() });
+    let log_sum = rest.ln_1p();
+    Zip::from(y).and(scores).fold(F::zero(), |acc, &t, &s| acc + t * ((max - s) + log_sum))
 }
 
 impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
@@ -136,6 +138,16 @@ mod tests {
     /// Scores whose softmax is (1/3, 1/3, 1/3) and (1/8, 2/8, 5/8).
     fn scores() -> ArrayD<f64> {
         array![[0.0, 0.0, 0.0], [0.0, 2f64.ln(), 5f64.ln()]].into_dyn()
+    }
+
+    #[test]
+    fn a_confident_samples_small_loss_keeps_its_digits_in_f32() {
+        // ln(1 + e^−18) ≈ 1.523e-8: m + ln Σ − ŷ would give 0 in f32.
+        let y = array![[1.0f32, 0.0]].into_dyn();
+        let scores = array![[9.0f32, -9.0]].into_dyn();
+        let loss = LogSoftmaxCrossEntropy::new().forward(y.view(), scores.view()).unwrap();
+        let exact = (-18f64).exp().ln_1p();
+        assert!((f64::from(loss) - exact).abs() < 1e-6 * exact, "{loss} vs {exact}");
     }
 
     #[test]
