@@ -40,9 +40,9 @@ struct Direct {
 /// PyTorch: channels are the last axis here.
 ///
 /// Kernels with few weights per output channel (k_size·chan_in ≤ 16, as the
-/// report's `Conv1D(3, 1, 32)`) are computed directly from the input windows,
-/// a block of output channels at a time in SIMD registers. Wider kernels go
-/// through a product: the forward pass unrolls the input windows into a kept
+/// report's `Conv1D(3, 1, 32)`; ≤ 6 for the input gradient) are computed
+/// directly from the input windows, a block of output channels at a time in
+/// SIMD registers. Wider kernels go through a product: the forward pass unrolls the input windows into a kept
 /// matrix (im2col, one row per output position, columns in the weight's
 /// (chan_in, k_size) order) and multiplies it by the weight seen as
 /// (chan_out, chan_in·k_size). `backward_update_gradient` reuses that matrix,
