@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, IxDyn, Zip};
 use nn_core::{Float, Module, Parameter, ParameterMut};
 
 use crate::{Adam, Momentum, NonFinite, Sgd, TrainError};
@@ -158,7 +158,7 @@ fn finite<F: Float>(x: F) -> bool {
 fn all_finite<F: Float>(values: &ArrayViewD<'_, F>) -> bool {
     let finite = |ok: bool, &v: &F| ok & finite(v);
     match values.as_slice_memory_order() {
-        Some(slice) => slice.iter().fold(true, finite),
+        Some(slice) => pulp::Arch::new().dispatch(|| slice.iter().fold(true, finite)),
         None => values.iter().fold(true, finite),
     }
 }
@@ -202,16 +202,90 @@ pub(crate) fn state_for<'a, F: Float>(
     state.get(index).filter(|s| s.shape() == value.shape())
 }
 
+/// Whether `a` and `b` have the same shape and strides, so that their
+/// memory-order slices (if contiguous) pair up element for element.
+fn same_layout<F, S: Data<Elem = F>, T: Data<Elem = F>>(
+    a: &ArrayBase<S, IxDyn>,
+    b: &ArrayBase<T, IxDyn>,
+) -> bool {
+    a.shape() == b.shape() && a.strides() == b.strides()
+}
+
 /// The contiguous memory of `a` if it is laid out as `like` (same shape and strides).
 fn slice_like<'a, F: Float>(a: &'a ArrayViewD<'_, F>, like: &ArrayViewD<'_, F>) -> Option<&'a [F]> {
-    if a.shape() == like.shape() && a.strides() == like.strides() { a.as_slice_memory_order() } else { None }
+    if same_layout(a, like) { a.as_slice_memory_order() } else { None }
+}
+
+// The slice loops below run inside `pulp`'s dispatch, which compiles them for
+// AVX-512 or AVX2 when the CPU has it (the crate itself targets baseline
+// x86-64, i.e. 4-wide SSE). They fold the checks with `&`, without an early
+// exit, so that they vectorise; a failure is rare and costs only the rest of
+// the pass. The per-element arithmetic is the caller's `update`, unchanged:
+// Rust never contracts a·b + c into a fused multiply-add, so wider vectors
+// give the same bits.
+
+// The loops over slices take them as function arguments, inlined into
+// the dispatched code: as arguments, `&mut` slices tell LLVM that nothing
+// else (another slice, or a constant the update reads through a reference)
+// changes under their stores, which vectorising needs. Passed through the
+// closures alone, the slices lose that and the loops stay scalar.
+
+/// `ok` folded over (w, g) pairs, from `true`.
+#[inline(always)]
+fn check2<F: Float>(w: &[F], g: &[F], ok: impl Fn(bool, F, F) -> bool) -> bool {
+    w.iter().zip(g).fold(true, |acc, (&w, &g)| ok(acc, w, g))
+}
+
+/// `ok` folded over (w, s, g) triples, from `true`.
+#[inline(always)]
+fn check3<F: Float>(w: &[F], s: &[F], g: &[F], ok: impl Fn(bool, F, F, F) -> bool) -> bool {
+    w.iter().zip(s).zip(g).fold(true, |acc, ((&w, &s), &g)| ok(acc, w, s, g))
+}
+
+/// `ok` folded over (w, s1, s2, g) quadruples, from `true`.
+#[inline(always)]
+fn check4<F: Float>(w: &[F], a: &[F], b: &[F], g: &[F], ok: impl Fn(bool, F, F, F, F) -> bool) -> bool {
+    w.iter().zip(a).zip(b).zip(g).fold(true, |acc, (((&w, &a), &b), &g)| ok(acc, w, a, b, g))
+}
+
+/// w ← `update`(w, g), g ← 0, element by element.
+#[inline(always)]
+fn apply2<F: Float>(w: &mut [F], g: &mut [F], update: impl Fn(F, F) -> F) {
+    for (w, g) in w.iter_mut().zip(g) {
+        *w = update(*w, *g);
+        *g = F::zero();
+    }
+}
+
+/// (w, s) ← `update`(w, s, g), g ← 0, element by element.
+#[inline(always)]
+fn apply3<F: Float>(w: &mut [F], s: &mut [F], g: &mut [F], update: impl Fn(F, F, F) -> (F, F)) {
+    for ((w, s), g) in w.iter_mut().zip(s).zip(g) {
+        (*w, *s) = update(*w, *s, *g);
+        *g = F::zero();
+    }
+}
+
+/// (w, s1, s2) ← `update`(w, s1, s2, g), g ← 0, element by element.
+#[inline(always)]
+fn apply4<F: Float>(
+    w: &mut [F],
+    a: &mut [F],
+    b: &mut [F],
+    g: &mut [F],
+    update: impl Fn(F, F, F, F) -> (F, F, F),
+) {
+    for (((w, a), b), g) in w.iter_mut().zip(a).zip(b).zip(g) {
+        (*w, *a, *b) = update(*w, *a, *b, *g);
+        *g = F::zero();
+    }
 }
 
 /// Whether `p`'s gradient g and every w' = `update`(w, g) are finite.
 pub(crate) fn check_stateless<F: Float>(p: &Parameter<'_, F>, update: impl Fn(F, F) -> F) -> bool {
     let ok = |ok: bool, w: F, g: F| ok & finite(g) & finite(update(w, g));
     match (p.value.as_slice_memory_order(), slice_like(&p.grad, &p.value)) {
-        (Some(w), Some(g)) => w.iter().zip(g).fold(true, |acc, (&w, &g)| ok(acc, w, g)),
+        (Some(w), Some(g)) => pulp::Arch::new().dispatch(|| check2(w, g, ok)),
         _ => Zip::from(&p.value).and(&p.grad).fold(true, |acc, &w, &g| ok(acc, w, g)),
     }
 }
@@ -227,9 +301,7 @@ pub(crate) fn check_with_state<F: Float>(
     let s = state.view();
     let ok = |ok: bool, w: F, s: F, g: F| ok & finite(g) & finite(update(w, s, g));
     match (p.value.as_slice_memory_order(), slice_like(&s, &p.value), slice_like(&p.grad, &p.value)) {
-        (Some(w), Some(s), Some(g)) => {
-            w.iter().zip(s).zip(g).fold(true, |acc, ((&w, &s), &g)| ok(acc, w, s, g))
-        }
+        (Some(w), Some(s), Some(g)) => pulp::Arch::new().dispatch(|| check3(w, s, g, ok)),
         _ => Zip::from(&p.value).and(&s).and(&p.grad).fold(true, |acc, &w, &s, &g| ok(acc, w, s, g)),
     }
 }
@@ -253,9 +325,7 @@ pub(crate) fn check_with_states<F: Float>(
         slice_like(&s2, &p.value),
         slice_like(&p.grad, &p.value),
     ) {
-        (Some(w), Some(a), Some(b), Some(g)) => {
-            w.iter().zip(a).zip(b).zip(g).fold(true, |acc, (((&w, &a), &b), &g)| ok(acc, w, a, b, g))
-        }
+        (Some(w), Some(a), Some(b), Some(g)) => pulp::Arch::new().dispatch(|| check4(w, a, b, g, ok)),
         _ => Zip::from(&p.value)
             .and(&s1)
             .and(&s2)
@@ -265,7 +335,13 @@ pub(crate) fn check_with_states<F: Float>(
 }
 
 /// The writing half of a checked step: w ← `update`(w, g), g ← 0.
-pub(crate) fn apply_stateless<F: Float>(p: ParameterMut<'_, F>, update: impl Fn(F, F) -> F) {
+pub(crate) fn apply_stateless<F: Float>(mut p: ParameterMut<'_, F>, update: impl Fn(F, F) -> F) {
+    if same_layout(&p.value, &p.grad)
+        && let (Some(w), Some(g)) = (p.value.as_slice_memory_order_mut(), p.grad.as_slice_memory_order_mut())
+    {
+        pulp::Arch::new().dispatch(|| apply2(w, g, update));
+        return;
+    }
     Zip::from(p.value).and(p.grad).for_each(|w, g| {
         *w = update(*w, *g);
         *g = F::zero();
@@ -275,10 +351,21 @@ pub(crate) fn apply_stateless<F: Float>(p: ParameterMut<'_, F>, update: impl Fn(
 /// The writing half of a checked step with one state tensor:
 /// (w, s) ← `update`(w, s, g), g ← 0.
 pub(crate) fn apply_with_state<F: Float>(
-    p: ParameterMut<'_, F>,
+    mut p: ParameterMut<'_, F>,
     state: &mut ArrayD<F>,
     update: impl Fn(F, F, F) -> (F, F),
 ) {
+    if same_layout(&p.value, &p.grad)
+        && same_layout(&p.value, state)
+        && let (Some(w), Some(s), Some(g)) = (
+            p.value.as_slice_memory_order_mut(),
+            state.as_slice_memory_order_mut(),
+            p.grad.as_slice_memory_order_mut(),
+        )
+    {
+        pulp::Arch::new().dispatch(|| apply3(w, s, g, update));
+        return;
+    }
     Zip::from(p.value).and(state).and(p.grad).for_each(|w, s, g| {
         (*w, *s) = update(*w, *s, *g);
         *g = F::zero();
@@ -288,11 +375,25 @@ pub(crate) fn apply_with_state<F: Float>(
 /// The writing half of a checked step with two state tensors:
 /// (w, s1, s2) ← `update`(w, s1, s2, g), g ← 0.
 pub(crate) fn apply_with_states<F: Float>(
-    p: ParameterMut<'_, F>,
+    mut p: ParameterMut<'_, F>,
     states: (&mut ArrayD<F>, &mut ArrayD<F>),
     update: impl Fn(F, F, F, F) -> (F, F, F),
 ) {
-    Zip::from(p.value).and(states.0).and(states.1).and(p.grad).for_each(|w, a, b, g| {
+    let (s1, s2) = states;
+    if same_layout(&p.value, &p.grad)
+        && same_layout(&p.value, s1)
+        && same_layout(&p.value, s2)
+        && let (Some(w), Some(a), Some(b), Some(g)) = (
+            p.value.as_slice_memory_order_mut(),
+            s1.as_slice_memory_order_mut(),
+            s2.as_slice_memory_order_mut(),
+            p.grad.as_slice_memory_order_mut(),
+        )
+    {
+        pulp::Arch::new().dispatch(|| apply4(w, a, b, g, update));
+        return;
+    }
+    Zip::from(p.value).and(s1).and(s2).and(p.grad).for_each(|w, a, b, g| {
         (*w, *a, *b) = update(*w, *a, *b, *g);
         *g = F::zero();
     });
