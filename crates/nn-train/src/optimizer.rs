@@ -622,6 +622,104 @@ mod tests {
         }
     }
 
+    /// Two parameters long enough for the vectorised loops, 131 and 67
+    /// values (neither a multiple of a vector's lanes), with seeded values.
+    fn long_pair<F: Float>() -> Pair<F> {
+        let values =
+            |n: usize, seed: f64| (0..n).map(|i| ((i as f64 + seed) * 0.37).sin()).collect::<Vec<_>>();
+        Pair(Params::new(&values(131, 1.0), &[0.0; 131]), Params::new(&values(67, 2.0), &[0.0; 67]))
+    }
+
+    /// Step `k`'s gradients for [`long_pair`], of varying signs and sizes.
+    fn long_grads(k: usize) -> (Vec<f64>, Vec<f64>) {
+        let grads = |n: usize, seed: f64| {
+            (0..n).map(|i| ((i * (k + 3)) as f64 * 0.11 + seed).cos() * (1.0 + i as f64 / 16.0)).collect()
+        };
+        (grads(131, 0.5), grads(67, 1.5))
+    }
+
+    fn set_long_grads<F: Float>(net: &mut Pair<F>, k: usize) {
+        let (first, second) = long_grads(k);
+        net.0.set_grads(&first);
+        net.1.set_grads(&second);
+    }
+
+    /// Values and state, widened to f64 (exactly) and compared by bits, and the step count.
+    fn wide_snapshot<F: Float>(
+        net: &Pair<F>,
+        optimizer: &dyn Optimizer<F>,
+    ) -> (Vec<u64>, Vec<Vec<u64>>, u64) {
+        let wide = |v: &F| v.as_f64().to_bits();
+        let state = optimizer
+            .state()
+            .iter()
+            .map(|list| list.iter().flat_map(|a| a.iter().map(wide)).collect())
+            .collect();
+        (net.values().iter().map(wide).collect(), state, optimizer.steps())
+    }
+
+    fn long_checked_steps_are_steps<F: Float>() {
+        for kind in KINDS {
+            let (mut a, mut b) = (long_pair::<F>(), long_pair::<F>());
+            let mut plain = kind.build::<F>(0.01).unwrap();
+            let mut checked = kind.build::<F>(0.01).unwrap();
+            for k in 0..5 {
+                set_long_grads(&mut a, k);
+                set_long_grads(&mut b, k);
+                plain.step(&mut a);
+                a.zero_grad();
+                checked.checked_step(&mut b, &mut Vec::new()).unwrap();
+                assert_eq!(
+                    wide_snapshot(&a, &*plain),
+                    wide_snapshot(&b, &*checked),
+                    "{kind} {}, step {k}",
+                    F::DTYPE
+                );
+                assert!(b.grads().iter().all(|g| g.as_f64().to_bits() == 0), "{kind}: gradients zeroed");
+            }
+        }
+    }
+
+    #[test]
+    fn long_checked_steps_are_steps_bit_for_bit() {
+        long_checked_steps_are_steps::<f32>();
+        long_checked_steps_are_steps::<f64>();
+    }
+
+    #[test]
+    fn one_bad_element_anywhere_in_a_long_parameter_is_found() {
+        for kind in KINDS {
+            for at in [0, 1, 15, 16, 63, 64, 100, 127, 128, 130] {
+                // A gradient, after a first good step so that the state is in use.
+                let mut net = long_pair::<f32>();
+                let mut optimizer = kind.build::<f32>(0.01).unwrap();
+                set_long_grads(&mut net, 0);
+                optimizer.checked_step(&mut net, &mut Vec::new()).unwrap();
+                let before = wide_snapshot(&net, &*optimizer);
+                let (mut first, second) = long_grads(1);
+                first[at] = f64::INFINITY;
+                net.0.set_grads(&first);
+                net.1.set_grads(&second);
+                let err = optimizer.checked_step(&mut net, &mut Vec::new()).unwrap_err();
+                assert_eq!(err, NonFinite::Gradient("0.weight".into()), "{kind}, at {at}");
+                assert_eq!(wide_snapshot(&net, &*optimizer), before, "{kind}, at {at}");
+                assert!(net.grads().iter().all(|g| g.to_bits() == 0), "{kind}: gradients zeroed");
+
+                // An update: 3.39e38 moved up by about 1e37 passes f32::MAX.
+                let mut values = long_pair::<f64>().0.values();
+                values[at] = 3.39e38;
+                let mut grads = vec![0.5; 131];
+                grads[at] = -1.0;
+                let mut net = Pair::<f32>(Params::new(&values, &grads), Params::new(&[0.0; 3], &[0.0; 3]));
+                let mut optimizer = kind.build::<f32>(1e37).unwrap();
+                let err = optimizer.checked_step(&mut net, &mut Vec::new()).unwrap_err();
+                assert_eq!(err, NonFinite::Update("0.weight".into()), "{kind}, at {at}");
+                assert_eq!(net.0.values()[at], 3.39e38_f32, "{kind}, at {at}");
+                assert_eq!(optimizer.steps(), 0, "{kind}, at {at}");
+            }
+        }
+    }
+
     /// An optimizer from elsewhere: only `step`, so it gets the default `checked_step`.
     #[derive(Debug)]
     struct Unchecked(Sgd);
