@@ -27,7 +27,7 @@ const CHECKPOINT_EVERY: &str = "checkpoint_every";
 /// Any [`CliError`]: bad notation, data, shapes, hyper-parameters, divergence,
 /// files, an existing `--save` or `--checkpoint` file without `--force`.
 pub fn run(args: &TrainArgs) -> CliResult<()> {
-    // Products of 2 M multiply-adds or more are shared with the pool the
+    // Products of 4 M multiply-adds or more are shared with the pool the
     // training runs in (nn_core::linalg); the results are the same on any count.
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {

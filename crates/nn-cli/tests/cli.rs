@@ -29,9 +29,9 @@ fn json(out: &Output) -> serde_json::Value {
 
 #[test]
 fn train_gives_the_same_model_on_one_and_two_threads() {
-    // Linear(64,1024) at batch 32 is a 2 M multiply-add product: large
+    // Linear(64,2048) at batch 32 is a 4 M multiply-add product: large
     // enough for nn_core::linalg to share it with the second thread.
-    let net = "Linear(64,1024) -> ReLU -> Linear(1024,10)";
+    let net = "Linear(64,2048) -> ReLU -> Linear(2048,10)";
     let run = |threads: &str| {
         let result = json(&nn(&["train", "--net", net, "--epochs", "1", "--threads", threads, "--json"]));
         ["train_loss", "test_loss", "test_accuracy"].map(|key| result[key].as_f64().unwrap().to_bits())
