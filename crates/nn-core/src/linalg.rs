@@ -292,8 +292,11 @@ impl WithSimd for Blocked<'_, '_, '_> {
         }
         let nr = NV * S::F32_LANES;
         let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(nr));
-        // Equal passes over k: 784 = 4 × 196 rather than 3 × 256 + 16.
-        let passes = k.div_ceil(KC);
+        // Equal passes over k: 784 = 4 × 196 rather than 3 × 256 + 16. A c
+        // one panel wide (such as (W·xᵀ)ᵀ at batch 32) takes k in one pass:
+        // its b panel is read by every tile from L2 either way, and each
+        // further pass would load and store all of c again.
+        let passes = if n_panels == 1 { 1 } else { k.div_ceil(KC) };
         let kc_max = k.div_ceil(passes);
         grow(a_pack, m_panels * MR * kc_max);
         grow(b_pack, n_panels * nr * kc_max);
@@ -685,9 +688,23 @@ fn pack_a(panel: &mut [f32], a: Mat<'_>, i0: usize, rows: usize, p0: usize, kc: 
         }
         return;
     }
+    let mut first_k = 0;
+    if a.cs == 1 && rows == MR {
+        // Row-major: 8 × 8 blocks, 8 contiguous values from each row
+        // transposed into 8 contiguous values for each k.
+        first_k = kc / MR * MR;
+        for k0 in (0..first_k).step_by(MR) {
+            let block: [[f32; MR]; MR] = std::array::from_fn(|r| {
+                a.data[(i0 + r) * a.rs + p0 + k0..][..MR].try_into().expect("MR values")
+            });
+            for (dst, column) in panel[k0 * MR..].chunks_exact_mut(MR).zip(transpose_8x8(block)) {
+                dst.copy_from_slice(&column);
+            }
+        }
+    }
     for r in 0..rows {
-        let start = (i0 + r) * a.rs + p0 * a.cs;
-        for (kk, dst) in panel.iter_mut().skip(r).step_by(MR).take(kc).enumerate() {
+        let start = (i0 + r) * a.rs + (p0 + first_k) * a.cs;
+        for (kk, dst) in panel.iter_mut().skip(first_k * MR + r).step_by(MR).take(kc - first_k).enumerate() {
             *dst = a.data[start + kk * a.cs];
         }
     }
@@ -717,10 +734,9 @@ fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: 
                 for (c, row) in block.iter_mut().enumerate() {
                     row.copy_from_slice(&b.data[p0 + k0 + (j0 + c0 + c) * b.cs..][..T]);
                 }
-                for (t, dst) in panel[k0 * nr + c0..].chunks_mut(nr).take(T).enumerate() {
-                    for (c, dst) in dst[..T].iter_mut().enumerate() {
-                        *dst = block[c][t];
-                    }
+                let block = transpose_8x8(block);
+                for (dst, row) in panel[k0 * nr + c0..].chunks_mut(nr).zip(&block) {
+                    dst[..T].copy_from_slice(row);
                 }
             }
         }
@@ -740,6 +756,56 @@ fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: 
             }
         }
     }
+}
+
+// `pack_a` transposes blocks of MR × MR with `transpose_8x8`.
+const _: () = assert!(MR == 8);
+
+/// The transpose of an 8 × 8 block: with AVX, in registers by the classic
+/// unpack, shuffle and lane-permute steps (24 instructions for 64 values,
+/// where element moves through memory take 64 loads and 64 stores).
+#[inline(always)]
+fn transpose_8x8(block: [[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        let avx = simd.avx;
+        let r: [std::arch::x86_64::__m256; 8] = block.map(pulp::cast);
+        // Pairs of rows interleaved: (r0 r1), (r2 r3), … by 32-bit elements.
+        let t = [
+            avx._mm256_unpacklo_ps(r[0], r[1]),
+            avx._mm256_unpackhi_ps(r[0], r[1]),
+            avx._mm256_unpacklo_ps(r[2], r[3]),
+            avx._mm256_unpackhi_ps(r[2], r[3]),
+            avx._mm256_unpacklo_ps(r[4], r[5]),
+            avx._mm256_unpackhi_ps(r[4], r[5]),
+            avx._mm256_unpacklo_ps(r[6], r[7]),
+            avx._mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        // Then by 64-bit pairs: each 128-bit lane holds one column of 4 rows.
+        let u = [
+            avx._mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            avx._mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            avx._mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            avx._mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            avx._mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            avx._mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            avx._mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            avx._mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        // Then the low lanes of rows 0–3 with those of rows 4–7, and the high ones.
+        let columns = [
+            avx._mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+            avx._mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+            avx._mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+            avx._mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+            avx._mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+            avx._mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+            avx._mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+            avx._mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+        ];
+        return columns.map(pulp::cast);
+    }
+    std::array::from_fn(|t| std::array::from_fn(|c| block[c][t]))
 }
 
 #[cfg(test)]
@@ -803,8 +869,16 @@ mod tests {
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx2,
         ];
-        let shapes =
-            [(1, 1, 1), (3, 5, 7), (8, 4, 32), (9, 3, 33), (32, 64, 100), (17, 300, 70), (40, 520, 9)];
+        let shapes = [
+            (1, 1, 1),
+            (3, 5, 7),
+            (8, 4, 32),
+            (9, 3, 33),
+            (32, 64, 100),
+            (17, 300, 70),
+            (40, 520, 9),
+            (40, 1000, 130),
+        ];
         // k = 1 (a batch of one row, seen from a weight gradient): the
         // strides of the length-1 axes are 0.
         let shapes: Vec<_> =
@@ -900,6 +974,17 @@ mod tests {
             assert!(alone.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
             let expected = reference(0.5, &a, &b, 1.0, &start);
             assert!(split.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));
+        }
+    }
+
+    #[test]
+    fn blocks_transpose() {
+        let block: [[f32; 8]; 8] = std::array::from_fn(|r| std::array::from_fn(|c| (r * 8 + c) as f32));
+        let t = transpose_8x8(block);
+        for (r, row) in t.iter().enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                assert_eq!(v, (c * 8 + r) as f32, "[{r}][{c}]");
+            }
         }
     }
 
