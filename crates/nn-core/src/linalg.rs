@@ -11,8 +11,10 @@
 //! `c` lives in registers while k runs; the rows of `a` are broadcast, the rows
 //! of `b` are loaded as vectors. Operands are read in place when their layout
 //! allows (rows of `b` contiguous; rows or columns of `a` contiguous), and
-//! packed otherwise. SIMD goes through `pulp`, which picks AVX-512, AVX2 or
-//! scalar code at run time and is safe to call: this module has no `unsafe`.
+//! packed otherwise; packing a transposed operand (a weight read as Wᵀ)
+//! transposes 8 × 8 blocks in AVX registers. SIMD goes through `pulp`, which
+//! picks AVX-512, AVX2 or scalar code at run time and whose intrinsics are
+//! safe to call: this module has no `unsafe`.
 //!
 //! Called from a thread of a rayon pool with more than one thread (as
 //! `pool.install(|| train(...))` does), a large product is split into blocks
