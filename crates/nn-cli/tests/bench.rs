@@ -47,8 +47,18 @@ fn products_shared_with_a_second_thread_allocate_nothing_per_step() {
     // Linear(64,2048) at batch 32: 4 M multiply-adds, shared with the pool's
     // second thread by nn_core::linalg (rayon::join on every pass).
     let net = "Linear(64,2048) -> ReLU -> Linear(2048,10)";
-    let report =
-        json(&nn(&["bench", "--net", net, "--batch-size", "32", "--epochs", "3", "--threads", "2", "--json"]));
+    let report = json(&nn(&[
+        "bench",
+        "--net",
+        net,
+        "--batch-size",
+        "32",
+        "--epochs",
+        "3",
+        "--threads",
+        "2",
+        "--json",
+    ]));
     assert_measurement(&report);
     assert_eq!(report["threads"], 2);
     assert_eq!(report["allocations_per_step"], 0.0, "{report}");
