@@ -32,6 +32,7 @@ use crate::data_source::{load, shaped, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
 use crate::notation::{LayerSpec, parse};
+use crate::threads::thread_pool;
 use crate::workloads::{self, Workload, WorkloadData, WorkloadName};
 
 /// Runs `nn bench`.
@@ -45,9 +46,7 @@ pub fn run(args: &BenchArgs) -> CliResult<()> {
         return dump_data(dir, args.json);
     }
     let threads = args.threads.unwrap_or(1);
-    if threads == 0 {
-        return Err(CliError::usage("--threads must be at least 1"));
-    }
+    let pool = thread_pool(threads)?;
     if let Some(epochs) = args.epochs
         && epochs < 2
     {
@@ -55,10 +54,6 @@ pub fn run(args: &BenchArgs) -> CliResult<()> {
             "--epochs must be at least 2 (one warm-up epoch, then the timed ones), got {epochs}"
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start {threads} threads: {e}")))?;
     let report = if args.gemm {
         pool.install(|| gemm_report(threads))?
     } else {

@@ -22,5 +22,6 @@ pub mod repro;
 pub mod search_id;
 pub mod shard;
 pub mod shard_file;
+pub mod threads;
 pub mod train_cmd;
 pub mod workloads;

@@ -17,6 +17,7 @@ use crate::data_source::{load, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, Continuation, NetSpec, Network, Outcome, RunSpec, outputs};
 use crate::model_file::{self, ModelInfo, TrainedOn};
+use crate::threads::thread_pool;
 
 /// Metadata key of a checkpoint's interval, so that a resumed run goes on writing at the same pace.
 const CHECKPOINT_EVERY: &str = "checkpoint_every";
@@ -30,14 +31,7 @@ pub fn run(args: &TrainArgs) -> CliResult<()> {
     // Products of 4 M multiply-adds or more are shared with the pool the
     // training runs in (nn_core::linalg); the results are the same on any count.
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(CliError::usage("--threads must be at least 1"));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start {threads} threads: {e}")))?;
-    pool.install(|| run_in_pool(args))
+    thread_pool(threads)?.install(|| run_in_pool(args))
 }
 
 fn run_in_pool(args: &TrainArgs) -> CliResult<()> {
