@@ -33,6 +33,7 @@ use crate::Float;
 
 mod pack;
 mod tile;
+mod transpose;
 
 use pack::Packing;
 use tile::{row_columns, scale, store, strided_columns, tile, tile_packed};

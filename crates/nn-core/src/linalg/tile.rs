@@ -2,6 +2,7 @@
 
 use pulp::Simd;
 
+use super::transpose::transpose_8x8;
 use super::{MR, MatMut, NV};
 
 /// The columns of MR rows of `a` (MR values per position along k), `step`
@@ -126,6 +127,25 @@ pub(super) fn store<S: Simd>(
         for (row, tile_row) in values.iter_mut().zip(tile).take(rows) {
             let (vectors, _) = S::as_mut_simd_f32s(&mut row[..NV * lanes]);
             vectors.copy_from_slice(tile_row);
+        }
+        if rows == MR {
+            // A whole tile, 8 × 8 blocks at a time, transposed in registers:
+            // each column of a block is then MR contiguous values of c (one
+            // vector operation instead of MR scalar ones).
+            for c0 in (0..cols).step_by(MR) {
+                let block: [[f32; MR]; MR] =
+                    std::array::from_fn(|r| values[r][c0..c0 + MR].try_into().expect("MR values"));
+                for (col, column) in transpose_8x8(block).iter().enumerate().take(cols - c0) {
+                    let dst: &mut [f32; MR] =
+                        (&mut c.data[i + (j + c0 + col) * c.cs..][..MR]).try_into().expect("MR values");
+                    if beta == 0.0 {
+                        *dst = column.map(|value| alpha * value);
+                    } else {
+                        *dst = std::array::from_fn(|r| alpha * column[r] + beta * dst[r]);
+                    }
+                }
+            }
+            return;
         }
         for col in 0..cols {
             let dst = &mut c.data[i + (j + col) * c.cs..][..rows];
