@@ -8,7 +8,12 @@
 //! values up to 1 ulp (tested over a sweep against `f64`'s own functions).
 //! The loops have no calls and no branches, so the compiler vectorizes them;
 //! they run inside `pulp`'s dispatch, which compiles them for AVX-512 or AVX2
-//! when the CPU has it. `f64` (gradient checks) keeps the standard library's
+//! when the CPU has it. The polynomials are evaluated with explicit fused
+//! multiply-adds (`mul_add`): the compiler never fuses `p * r + c` itself, and
+//! a separate multiply and add double both the instructions and the length of
+//! the dependency chain. A fused multiply-add is exactly rounded everywhere
+//! (in hardware, or by the C library's `fma` on CPUs without it), so the
+//! results are the same on every CPU. `f64` (gradient checks) keeps the standard library's
 //! functions.
 
 /// Element types with slice versions of the activations' functions: `f32` and `f64`.
@@ -109,9 +114,9 @@ fn ln_f32(x: f32) -> f32 {
     exponent += i64::from(high);
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let mut series = 1.0 / 21.0;
+    let mut series: f64 = 1.0 / 21.0;
     for odd in [19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
-        series = series * z + 1.0 / odd;
+        series = series.mul_add(z, 1.0 / odd);
     }
     let ln = exponent as f64 * std::f64::consts::LN_2 + 2.0 * s * series;
     let special = if x == 0.0 {
@@ -159,9 +164,9 @@ fn exp_small(y: f64) -> f64 {
     let shifted = y * std::f64::consts::LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = (y - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.0 / 3_628_800.0;
+    let mut p: f64 = 1.0 / 3_628_800.0;
     for c in [362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
-        p = p * r + 1.0 / c;
+        p = p.mul_add(r, 1.0 / c);
     }
     // The low bits of `shifted` hold n in two's complement; 2^n has exponent n + 1023.
     let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
