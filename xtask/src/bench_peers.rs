@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode, Stdio};
 use serde_json::{Value, json};
 
 /// The usage line.
-pub const USAGE: &str = "cargo xtask bench-peers [--python PATH] [--threads 1,2] [--workloads W1,W2,W3,W4,W5] [--epochs N] [--out FILE.json]";
+pub const USAGE: &str = "cargo xtask bench-peers [--python PATH] [--threads 1,2] [--workloads W1,W2,W3,W4,W5] [--epochs N] [--pin-cpu N] [--out FILE.json]";
 
 /// The targets of the performance issue: PyTorch time / our time at least this.
 const TARGETS: [(&str, f64); 4] = [("W1", 8.0), ("W2", 4.0), ("W3", 4.0), ("W4", 1.1)];
@@ -38,6 +38,11 @@ pub struct Options {
     pub epochs: Option<usize>,
     /// Where to write every measurement as JSON.
     pub out: PathBuf,
+    /// The CPU that both sides' 1-thread measurements run on (with `taskset`),
+    /// if given: on a shared virtual machine one vCPU can run much slower
+    /// than the other for minutes, and a ratio of two runs placed on
+    /// different vCPUs then measures the host, not the libraries.
+    pub pin_cpu: Option<usize>,
 }
 
 /// Reads the options.
@@ -51,6 +56,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         workloads: ["W1", "W2", "W3", "W4", "W5"].map(String::from).to_vec(),
         epochs: None,
         out: PathBuf::from("target/bench-peers.json"),
+        pin_cpu: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -81,6 +87,13 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 })?);
             }
             "--out" => options.out = PathBuf::from(value()?),
+            "--pin-cpu" => {
+                let text = value()?;
+                options.pin_cpu = Some(
+                    text.parse()
+                        .map_err(|_| format!("--pin-cpu takes a CPU number such as 0, got '{text}'"))?,
+                );
+            }
             other => return Err(format!("unknown option '{other}'")),
         }
     }
@@ -139,20 +152,32 @@ fn nn_binary() -> PathBuf {
     target.join("release").join(format!("nn{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// `program`, or `taskset -c <cpu> program` when pinned to `cpu`.
+fn pinned(program: &Path, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
 /// `nn bench <args> --json`, with the binary built once at the start (as
 /// `cargo run --release -p nn-cli -- bench <args> --json` would run it, but
-/// never rebuilt in the middle of a run when the sources change).
-fn ours(args: &[String]) -> Result<Value, String> {
-    let mut command = Command::new(nn_binary());
+/// never rebuilt in the middle of a run when the sources change), on `cpu` if given.
+fn ours(args: &[String], cpu: Option<usize>) -> Result<Value, String> {
+    let mut command = pinned(&nn_binary(), cpu);
     command.current_dir(root()).arg("bench").args(args).arg("--json");
     let what = format!("nn bench {}", args.join(" "));
     last_json(&output(&mut command, &what)?, &what)
 }
 
-/// `torch_workloads.py <args>` with `python`.
-fn theirs(python: &Path, args: &[String]) -> Result<Value, String> {
+/// `torch_workloads.py <args>` with `python`, on `cpu` if given.
+fn theirs(python: &Path, args: &[String], cpu: Option<usize>) -> Result<Value, String> {
     let script = root().join("xtask/peers/torch_workloads.py");
-    let mut command = Command::new(python);
+    let mut command = pinned(python, cpu);
     command.arg(&script).args(args);
     let what = format!("torch_workloads.py {}", args.join(" "));
     last_json(&output(&mut command, &what)?, &what)
@@ -278,7 +303,7 @@ fn measure(options: &Options) -> Result<(), String> {
         "cargo build",
     )?;
     let data = root().join("target/peers-data");
-    ours(&["--dump-data".into(), data.display().to_string()])?;
+    ours(&["--dump-data".into(), data.display().to_string()], None)?;
     let data = data.display().to_string();
     let epochs: Vec<String> =
         options.epochs.map(|e| vec!["--epochs".into(), e.to_string()]).unwrap_or_default();
@@ -288,8 +313,9 @@ fn measure(options: &Options) -> Result<(), String> {
     for &t in &options.threads {
         eprintln!("bench-peers: GEMM on {t} thread(s)");
         let threads = vec!["--threads".to_string(), t.to_string()];
-        let o = ours(&[vec!["--gemm".into()], threads.clone()].concat())?;
-        let p = theirs(&python, &[vec!["--gemm".into()], threads].concat())?;
+        let cpu = options.pin_cpu.filter(|_| t == 1);
+        let o = ours(&[vec!["--gemm".into()], threads.clone()].concat(), cpu)?;
+        let p = theirs(&python, &[vec!["--gemm".into()], threads].concat(), cpu)?;
         gemm.push((t, o.clone(), p.clone()));
         raw.insert(format!("gemm/{t}"), json!({"ours": o, "pytorch": p}));
     }
@@ -303,6 +329,8 @@ fn measure(options: &Options) -> Result<(), String> {
             eprintln!("bench-peers: {workload} on {t} thread(s)");
             let threads = vec!["--threads".to_string(), t.to_string()];
             let base = vec!["--workload".to_string(), workload.clone()];
+            // W5 times 1 thread in the same process as its 2 threads, so it is never pinned.
+            let cpu = options.pin_cpu.filter(|_| t == 1 && workload != "W5");
             let o = if workload == "W5" {
                 // `nn bench --workload W5 --threads t` measures 1 thread and t threads:
                 // 1 thread comes with the largest count, from the same process.
@@ -310,7 +338,7 @@ fn measure(options: &Options) -> Result<(), String> {
                     let most = options.threads.iter().copied().max().unwrap_or(t);
                     let asked = if t == 1 { most } else { t };
                     let threads = vec!["--threads".to_string(), asked.to_string()];
-                    let report = ours(&[base.clone(), threads, epochs.clone()].concat())?;
+                    let report = ours(&[base.clone(), threads, epochs.clone()].concat(), None)?;
                     if asked == 2 {
                         w5_identical = report["identical_results"].as_bool();
                     }
@@ -323,11 +351,12 @@ fn measure(options: &Options) -> Result<(), String> {
                 }
                 w5_ours[&t].clone()
             } else {
-                ours(&[base.clone(), threads.clone(), epochs.clone()].concat())?
+                ours(&[base.clone(), threads.clone(), epochs.clone()].concat(), cpu)?
             };
             let p = theirs(
                 &python,
                 &[base, threads, epochs.clone(), vec!["--data".into(), data.clone()]].concat(),
+                cpu,
             )?;
             if workload == "W5" {
                 w5_torch_way.insert(t, p["way"].as_str().unwrap_or("").to_string());
@@ -375,9 +404,13 @@ fn measure(options: &Options) -> Result<(), String> {
     }
     let fmt_load = |l: Option<f64>| l.map_or("unknown".into(), |l| format!("{l:.2}"));
     println!("\nload average (1 min): {} before, {} after", fmt_load(load_before), fmt_load(load_after));
+    if let Some(cpu) = options.pin_cpu {
+        println!("1-thread runs of GEMM and W1–W4, both sides: pinned to CPU {cpu}");
+    }
 
     raw.insert("load_before".into(), json!(load_before));
     raw.insert("load_after".into(), json!(load_after));
+    raw.insert("pin_cpu".into(), json!(options.pin_cpu));
     let out = root().join(&options.out);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -421,6 +454,11 @@ mod tests {
         );
         assert_eq!(parse_args(&args("--python")).unwrap_err(), "--python needs a value");
         assert_eq!(parse_args(&args("--fast")).unwrap_err(), "unknown option '--fast'");
+        assert_eq!(parse_args(&args("--pin-cpu 1")).unwrap().pin_cpu, Some(1));
+        assert_eq!(
+            parse_args(&args("--pin-cpu first")).unwrap_err(),
+            "--pin-cpu takes a CPU number such as 0, got 'first'"
+        );
     }
 
     #[test]
