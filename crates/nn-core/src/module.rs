@@ -44,6 +44,26 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError>;
 
+    /// Replaces the parameter gradients by this batch's, given `delta` =
+    /// ∂loss/∂output for this `input`: the same values as
+    /// [`zero_grad`](Module::zero_grad) then
+    /// [`backward_update_gradient`](Module::backward_update_gradient), which
+    /// is what the default does. Layers with parameters override it to write
+    /// the gradients directly (a product with β = 0), without reading the old
+    /// ones or zeroing them first: what a training step wants, whose
+    /// gradients start from zero every batch. Containers pass it on to their modules.
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient).
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        self.zero_grad();
+        self.backward_update_gradient(input, delta)
+    }
+
     /// Computes ∂loss/∂input from `delta` = ∂loss/∂output, keeps it, and returns it.
     ///
     /// # Errors
@@ -134,6 +154,13 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
         (**self).backward_update_gradient(input, delta)
+    }
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        (**self).backward_set_gradient(input, delta)
     }
     fn backward_delta(
         &mut self,

@@ -178,6 +178,26 @@ impl<F: Float> Module<F> for Linear<F> {
         Ok(())
     }
 
+    /// grad_weight = deltaᵀ·x, grad_bias = the column sums of delta: the old
+    /// gradients are neither read nor zeroed first.
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient).
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
+        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        matmul_into(F::one(), &d.t(), &x, F::zero(), &mut self.grad_weight.view_mut());
+        self.grad_bias.fill(F::zero());
+        add_column_sums(&mut self.grad_bias, d);
+        Ok(())
+    }
+
     /// grad_input = delta·W, (batch, in_features).
     ///
     /// # Errors

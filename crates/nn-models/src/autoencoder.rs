@@ -93,6 +93,21 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
             .map_err(|e| rename(e, "the encoder"))
     }
 
+    /// As [`backward_update_gradient`](Module::backward_update_gradient),
+    /// with the gradients set rather than accumulated.
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        self.decoder
+            .backward_set(self.encoder.output().view(), delta)
+            .map_err(|e| rename(e, "the decoder"))?;
+        self.encoder
+            .backward_set_gradient(input, self.decoder.grad_input().view())
+            .map_err(|e| rename(e, "the encoder"))
+    }
+
     fn backward_delta(
         &mut self,
         input: ArrayViewD<'_, F>,

@@ -182,6 +182,16 @@ impl<F: Float> Module<F> for Sequential<F> {
         self.backward_chain(input, delta, Pass::Parameters).map(|_| ())
     }
 
+    /// As [`backward_update_gradient`](Module::backward_update_gradient), with
+    /// every module's gradients set rather than accumulated.
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        self.backward_chain(input, delta, Pass::SetParameters).map(|_| ())
+    }
+
     fn backward_delta(
         &mut self,
         input: ArrayViewD<'_, F>,
@@ -253,9 +263,30 @@ enum Pass {
     Delta,
     /// Both, down to ∂loss/∂input.
     Both,
+    /// As `Parameters`, with the gradients set rather than accumulated.
+    SetParameters,
+    /// As `Both`, with the gradients set rather than accumulated.
+    SetBoth,
 }
 
 impl<F: Float> Sequential<F> {
+    /// As [`backward`](Module::backward), with every module's parameter
+    /// gradients set rather than accumulated (see
+    /// [`backward_set_gradient`](Module::backward_set_gradient)): returns
+    /// ∂loss/∂input. An [`AutoEncoder`](crate::AutoEncoder)'s decoder needs
+    /// both in one walk.
+    ///
+    /// # Errors
+    /// As [`backward`](Module::backward).
+    pub fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_chain(input, delta, Pass::SetBoth)?;
+        Ok(self.grad_input())
+    }
+
     /// The backward pass from the last module to the first, as `pass` says.
     fn backward_chain(
         &mut self,
@@ -284,6 +315,10 @@ impl<F: Float> Sequential<F> {
                 Pass::Parameters if index == 0 => current.backward_update_gradient(x, d),
                 Pass::Parameters | Pass::Both => current.backward(x, d).map(|_| ()),
                 Pass::Delta => current.backward_delta(x, d).map(|_| ()),
+                Pass::SetParameters if index == 0 => current.backward_set_gradient(x, d),
+                Pass::SetParameters | Pass::SetBoth => current
+                    .backward_set_gradient(x.view(), d.view())
+                    .and_then(|()| current.backward_delta(x, d).map(|_| ())),
             };
             if let Err(source) = result {
                 let shape_before = self.shape_before(index, &input);

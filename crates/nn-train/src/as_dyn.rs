@@ -26,6 +26,13 @@ impl<F: Float, N: Module<F> + ?Sized> Module<F> for AsDyn<'_, N> {
     ) -> Result<(), ShapeError> {
         self.0.backward_update_gradient(input, delta)
     }
+    fn backward_set_gradient(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<(), ShapeError> {
+        self.0.backward_set_gradient(input, delta)
+    }
     fn backward_delta(
         &mut self,
         input: ArrayViewD<'_, F>,

@@ -62,10 +62,6 @@ impl<F: Float> Stepper<F> {
         y: ArrayViewD<'_, F>,
         at: At,
     ) -> Result<F, TrainError> {
-        if self.steps == 0 {
-            // Whatever a caller accumulated before the first step is not this batch's.
-            net.zero_grad();
-        }
         self.steps += 1;
         let value = {
             let out = net.forward(x.view()).map_err(|e| TrainError::shape(at.context(), e))?;
@@ -77,8 +73,11 @@ impl<F: Float> Stepper<F> {
         let delta =
             loss.backward(y.view(), net.output().view()).map_err(|e| TrainError::shape(at.context(), e))?;
         // Parameter gradients only: the input's gradient is never used here,
-        // and containers then skip their first module's delta.
-        net.backward_update_gradient(x, delta.view()).map_err(|e| TrainError::shape(at.context(), e))?;
+        // and containers then skip their first module's delta. Set, not
+        // accumulated: whatever a caller accumulated before the first step
+        // is not this batch's, and after it the optimizer leaves zeros,
+        // which a product with β = 0 need not read.
+        net.backward_set_gradient(x, delta.view()).map_err(|e| TrainError::shape(at.context(), e))?;
 
         // The optimizer checks every gradient and every updated value before
         // it writes, and zeroes the gradients whatever the outcome.
