@@ -1,41 +1,30 @@
-//! Writing a results file all at once: a temporary file beside it, then a rename.
+//! Writing a results file all at once, through nn-io's temporary file and rename.
 
-use std::fs;
 use std::io::Write;
 use std::path::Path;
 
 use crate::TrainError;
 
-/// Writes `contents` to `path` through a temporary file in the same directory
-/// renamed into place, so a crash never leaves a half-written file.
+/// Writes `contents` to `path` with [`nn_io::write_atomic`]: a temporary
+/// file in the same directory, synced, then renamed into place, so a crash
+/// never leaves a half-written file and an existing file stays as it was
+/// when writing fails.
 ///
 /// # Errors
 /// [`TrainError::Io`] naming `path` if the file cannot be written.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), TrainError> {
-    let io = |source| TrainError::Io { path: path.to_path_buf(), source };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(source));
-    }
-    Ok(())
+    nn_io::write_atomic(path, |file| file.write_all(contents)).map_err(|error| match error {
+        nn_io::IoError::Write { path, source } | nn_io::IoError::Read { path, source } => {
+            TrainError::Io { path, source }
+        }
+        other => TrainError::from(other),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn writes_and_replaces_without_leaving_a_temporary() {
