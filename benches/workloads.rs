@@ -1,7 +1,7 @@
 //! The report's training workloads, W1–W4: one training step (`Optim::step` on
 //! a fixed batch) and one epoch (`train` for one epoch: shuffled, the last
 //! partial batch kept). The data are the seeded 80/20 split of the 8×8 digits
-//! (1438 training rows; the issue says 1437), f32, plain SGD:
+//! (1437 training rows), f32, plain SGD:
 //!
 //! - W1 `Linear(64,100) -> ReLU -> Linear(100,10)`, LogSoftmax cross-entropy, batch 32;
 //! - W2 `Conv1D(3,1,32) -> MaxPool1D(2,2) -> Flatten -> Linear(992,100) -> ReLU -> Linear(100,10)`, batch 32;
@@ -28,7 +28,7 @@ use nn::train::{Optim, TrainConfig, train};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// The 1438 training rows of the digits: x (1438, 64) in [0, 1] and one-hot y (1438, 10).
+/// The 1437 training rows of the digits: x (1437, 64) in [0, 1] and one-hot y (1437, 10).
 fn digits_train() -> (Array2<f32>, Array2<f32>) {
     let data = digits();
     let (train_rows, _) = stratified_split(&data.labels, 0.2, 0).expect("the digits split");

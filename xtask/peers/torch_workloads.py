@@ -1,7 +1,7 @@
 """The PyTorch side of `cargo xtask bench-peers`: the workloads W1-W5 of
 `nn bench --workload`, written the way a PyTorch user would, on the same data.
 
-The data are the .npy files `nn bench --dump-data DIR` writes: the 1438
+The data are the .npy files `nn bench --dump-data DIR` writes: the 1437
 training rows of the digits' seeded 80/20 split (and W5's fold of each row),
 and W4's 40 x 256 seeded random rows. Everything is f32, plain SGD
 (torch.optim.SGD, lr 0.01; W5's grid sets it), rows reshuffled every epoch

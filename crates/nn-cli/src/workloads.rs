@@ -3,7 +3,7 @@
 //! (`cargo xtask bench-peers`).
 //!
 //! All train in f32 with plain SGD at learning rate 0.01, on shuffled rows,
-//! the last partial batch kept. W1–W3 and W5 train on the 1438 training rows
+//! the last partial batch kept. W1–W3 and W5 train on the 1437 training rows
 //! of the seeded (seed 0) stratified 80/20 split of the 8×8 digits; W4 on 40
 //! batches of 256 seeded random rows.
 
@@ -62,7 +62,7 @@ pub const W5_NET: &str = "Linear(64,{hidden}) -> ReLU -> Linear({hidden},10)";
 /// Where a workload's rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkloadData {
-    /// The training part of the digits' seeded 80/20 stratified split (1438 rows).
+    /// The training part of the digits' seeded 80/20 stratified split (1437 rows).
     DigitsTrain,
     /// [`W4_BATCHES`] × [`W4_BATCH`] random rows: [`w4_data`].
     Random,

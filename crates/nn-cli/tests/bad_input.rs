@@ -448,7 +448,7 @@ fn a_batch_larger_than_the_data_is_one_batch_with_a_warning() {
     assert!(text.contains("\"epochs_run\":2"), "{text}");
     assert_eq!(
         stderr(&out),
-        "nn: warning: batch size 5000 is larger than the 1438 training rows: each epoch is one batch of 1438\n"
+        "nn: warning: batch size 5000 is larger than the 1437 training rows: each epoch is one batch of 1437\n"
     );
 }
 

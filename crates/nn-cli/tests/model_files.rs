@@ -106,7 +106,7 @@ fn train_save_then_eval_and_predict_need_only_the_model() {
     let eval = json(&nn(&["eval", "--model", &model, "--split", "test", "--json"]));
     assert_eq!(eval["loss"], trained["test_loss"]);
     assert_eq!(eval["accuracy"], trained["test_accuracy"]);
-    assert_eq!(eval["rows"], 359);
+    assert_eq!(eval["rows"], 360);
     assert_eq!(eval["data"], "digits, test part");
 
     let text = ok(&nn(&["eval", "--model", &model]));
@@ -124,7 +124,7 @@ fn train_save_then_eval_and_predict_need_only_the_model() {
         assert_eq!(label.parse::<usize>().unwrap(), best, "{row}");
     }
     let test_labels = ok(&nn(&["predict", "--model", &model, "--split", "test"]));
-    assert_eq!(test_labels.lines().count(), 359);
+    assert_eq!(test_labels.lines().count(), 360);
 
     // --out writes the same CSV to a file.
     let out = dir.file("scores.csv");
@@ -274,7 +274,7 @@ fn resume_refuses_what_contradicts_the_checkpoint() {
     assert_eq!(
         refused(&nn(&["train", "--resume", &ck, "--epochs", "5", "--data", &csv])),
         format!(
-            "{ck} was trained on 1438 rows but this data gives 30 training rows: resume with the run's --data and --test-fraction"
+            "{ck} was trained on 1437 rows but this data gives 32 training rows: resume with the run's --data and --test-fraction"
         )
     );
     // A fresh run does not replace a checkpoint by accident.

@@ -11,8 +11,8 @@
 //! let digits = nn_data::digits();
 //! let (train, test) = nn_data::stratified_split(&digits.labels, 0.2, 42).unwrap();
 //! let (train, test) = (digits.select(&train), digits.select(&test));
-//! assert_eq!((train.len(), test.len()), (1438, 359));
-//! assert_eq!(train.one_hot().shape(), &[1438, 10]);
+//! assert_eq!((train.len(), test.len()), (1437, 360));
+//! assert_eq!(train.one_hot().shape(), &[1437, 10]);
 //! ```
 //!
 //! This crate depends on no other crate of the library.

@@ -28,9 +28,13 @@ fn shuffled_classes(labels: &[usize], seed: u64) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Splits the indices `0..labels.len()` into (train, test), class by class:
-/// each class gives round(`test_fraction` · its count) of its samples, drawn
-/// at random, to the test part and the rest to the training part.
+/// Splits the indices `0..labels.len()` into (train, test), class by class,
+/// with scikit-learn's sizes: ⌈`test_fraction` · n⌉ test samples in all (the
+/// 1797 digits at 0.2: 360 test and 1437 training rows), at least one
+/// training sample kept, shared out over the classes in proportion to their
+/// counts; the remainders of that sharing go to the classes with the largest
+/// ones (ties to the lower class). Each class's test samples are drawn at
+/// random, the rest are for training.
 ///
 /// Both lists are sorted ascending; together they hold every index once.
 /// The same `labels`, fraction and `seed` give the same split (with this
@@ -52,11 +56,27 @@ pub fn stratified_split(
     if !(test_fraction > 0.0 && test_fraction < 1.0) {
         return Err(DataError::BadFraction { fraction: test_fraction });
     }
-    let mut train = Vec::with_capacity(labels.len());
-    let mut test = Vec::new();
-    for indices in shuffled_classes(labels, seed) {
-        let n_test = (test_fraction * indices.len() as f64).round() as usize;
-        let (to_test, to_train) = indices.split_at(n_test.min(indices.len()));
+    let classes = shuffled_classes(labels, seed);
+    let n = labels.len();
+    let n_test = ((test_fraction * n as f64).ceil() as usize).min(n.saturating_sub(1));
+    // Each class's exact share, count · n_test / n, as a whole part and a remainder (over n).
+    let mut shares: Vec<usize> = classes.iter().map(|c| c.len() * n_test / n).collect();
+    let mut by_remainder: Vec<usize> = (0..classes.len()).collect();
+    by_remainder.sort_by_key(|&c| (std::cmp::Reverse(classes[c].len() * n_test % n), c));
+    let mut left = n_test - shares.iter().sum::<usize>();
+    for c in by_remainder {
+        if left == 0 {
+            break;
+        }
+        if shares[c] < classes[c].len() {
+            shares[c] += 1;
+            left -= 1;
+        }
+    }
+    let mut train = Vec::with_capacity(n);
+    let mut test = Vec::with_capacity(n_test);
+    for (indices, share) in classes.iter().zip(shares) {
+        let (to_test, to_train) = indices.split_at(share);
         test.extend_from_slice(to_test);
         train.extend_from_slice(to_train);
     }
@@ -137,9 +157,11 @@ mod tests {
         assert_eq!(all, (0..labels.len()).collect::<Vec<_>>());
         assert!(train.is_sorted() && test.is_sorted());
         let total = counts(&labels, &all);
+        // scikit-learn's sizes: ⌈0.2 · 1797⌉ = 360 test rows, 1437 training rows.
+        assert_eq!((train.len(), test.len()), (1437, 360));
         for (class, (&in_test, &count)) in counts(&labels, &test).iter().zip(&total).enumerate() {
-            assert_eq!(in_test, (0.2 * count as f64).round() as usize, "class {class}");
-            assert!((in_test as f64 - 0.2 * count as f64).abs() <= 1.0, "class {class}");
+            let exact = count as f64 * 360.0 / 1797.0;
+            assert!(in_test == exact.floor() as usize || in_test == exact.ceil() as usize, "class {class}");
         }
         // Class 0 has 178 samples: round(35.6) = 36 go to the test part.
         assert_eq!(counts(&labels, &test)[0], 36);
@@ -162,6 +184,17 @@ mod tests {
             stratified_split(&[0, 1], 1.0, 0).unwrap_err().to_string(),
             "test fraction 1 is outside (0, 1)"
         );
+    }
+
+    #[test]
+    fn split_sizes_follow_scikit_learn() {
+        // ⌈0.25 · 7⌉ = 2 test samples: class 0's share 4·2/7 = 1.14, class 1's 3·2/7 = 0.86.
+        let (train, test) = stratified_split(&[0, 0, 0, 0, 1, 1, 1], 0.25, 3).unwrap();
+        assert_eq!((train.len(), test.len()), (5, 2));
+        assert_eq!(test.iter().filter(|&&i| i < 4).count(), 1);
+        // A fraction near 1 still keeps a training sample; one sample stays in training.
+        assert_eq!(stratified_split(&[0, 1, 2], 0.99, 0).unwrap().0.len(), 1);
+        assert_eq!(stratified_split(&[5], 0.5, 0).unwrap(), (vec![0], vec![]));
     }
 
     #[test]

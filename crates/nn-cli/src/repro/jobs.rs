@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn the_same_run_in_two_sections_has_one_key() {
-        let all = sections(&Budget::new(false), 1438);
+        let all = sections(&Budget::new(false), 1437);
         let jobs: Vec<Job> = all.iter().flat_map(Job::of).collect();
         let key = |number: &str, index: usize| {
             Job::of(all.iter().find(|s| s.number == number).unwrap())[index].key()
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn costs_order_the_long_runs_first() {
-        let all = sections(&Budget::new(false), 1438);
+        let all = sections(&Budget::new(false), 1437);
         let cost = |number: &str, index: usize| {
             Job::of(all.iter().find(|s| s.number == number).unwrap())[index].cost()
         };

@@ -923,7 +923,7 @@ mod tests {
             figure_title("3.3.4", "encoder and decoder hidden size", "reconstructions"),
             "3.3.4 encoder and decoder hidden size: reconstructions"
         );
-        for section in sections(&Budget::new(true), 1438) {
+        for section in sections(&Budget::new(true), 1437) {
             for what in ["test accuracy", "test loss", "train and test loss", "reconstructions"] {
                 assert!(figure_title(section.number, section.title, what).chars().count() <= MAX_TITLE);
             }
@@ -947,7 +947,7 @@ mod tests {
 
     #[test]
     fn commands_repeat_a_run_with_nn_train() {
-        let all = sections(&Budget::new(false), 1438);
+        let all = sections(&Budget::new(false), 1437);
         let spec = |n: &str, i: usize| all.iter().find(|s| s.number == n).unwrap().variants()[i].spec.clone();
         assert_eq!(
             command(&spec("3.1.1", 0)),
