@@ -137,7 +137,7 @@ pub struct TrainArgs {
 /// The data a saved model runs on: as `nn train`'s, defaulting to the model's training data.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// `digits`, FILE.csv[.gz] (numbers, label last) or IMAGES.idx3-ubyte[.gz] with --labels
+    /// `digits`, FILE.csv[.gz] (numbers, label last; `nn predict` also takes rows without the label) or IMAGES.idx3-ubyte[.gz] with --labels
     /// [default: the data the model was trained on, else digits].
     #[arg(long)]
     pub data: Option<String>,

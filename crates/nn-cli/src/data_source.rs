@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
-use nn_data::{CsvOptions, Dataset, digits, read_csv, read_idx_pair, stratified_split};
+use nn_data::{CsvOptions, Dataset, digits, read_csv, read_csv_features, read_idx_pair, stratified_split};
 
 use crate::args::{InputArgs, SplitPart};
 use crate::error::{CliError, CliResult};
@@ -77,6 +77,40 @@ pub struct ModelInput {
     pub data: Dataset,
     /// `digits`, or the file, with the part: `digits, test part`.
     pub description: String,
+}
+
+/// The rows of `--data` when it is a CSV file of exactly `features` columns,
+/// all of them features (new samples without labels, as `nn predict` takes
+/// them); `None` for anything else, which [`model_input`] then reads (a CSV
+/// with a label column, the digits, IDX files, a `--split` part).
+///
+/// # Errors
+/// [`CliError::Data`] if the file cannot be read; [`CliError::Usage`] for a
+/// CSV of numbers whose width is neither `features` nor `features` + 1,
+/// naming both and the model in `model_path`.
+pub fn unlabelled_rows(
+    input: &InputArgs,
+    features: usize,
+    model_path: &Path,
+) -> CliResult<Option<Array2<f32>>> {
+    let Some(path) = input.data.as_deref() else { return Ok(None) };
+    if path == "digits" || is_idx(path) || input.labels.is_some() || input.split != SplitPart::All {
+        return Ok(None);
+    }
+    // A file that does not parse as plain features (a fractional label is
+    // fine, a bad number is not) is left to the labelled reading, whose
+    // error names the place.
+    match read_csv_features(path, 1.0) {
+        Ok(x) if x.ncols() == features => Ok(Some(x)),
+        Ok(x) if x.ncols() != features + 1 => Err(CliError::usage(format!(
+            "{} takes rows of {features} features but {path} has {} columns: give {features} feature columns, optionally followed by a label",
+            model_path.display(),
+            x.ncols()
+        ))),
+        Ok(_) | Err(nn_data::DataError::NotANumber { .. } | nn_data::DataError::NotFinite { .. }) => Ok(None),
+        Err(nn_data::DataError::Ragged { .. } | nn_data::DataError::Empty { .. }) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Loads the data of `nn eval` and `nn predict` for the model in `model_path`:

@@ -1,5 +1,7 @@
 //! `nn predict`: one CSV row per input row, in order: the predicted class,
-//! or the network's raw output row with full f32 precision.
+//! or the network's raw output row with full f32 precision. A CSV of
+//! exactly the model's number of features is read as new, unlabelled rows;
+//! one more column is a label, and ignored.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -8,7 +10,7 @@ use ndarray::{Axis, Slice};
 use nn_train::{PREDICT_CHUNK, predict};
 
 use crate::args::{PredictArgs, PredictOutput};
-use crate::data_source::{model_input, shaped};
+use crate::data_source::{model_input, shaped, unlabelled_rows};
 use crate::error::{CliError, CliResult};
 use crate::experiment::NetSpec;
 use crate::model_file;
@@ -29,8 +31,10 @@ pub fn run(args: &PredictArgs) -> CliResult<()> {
             "--output labels needs a classifier; an auto-encoder's outputs are its reconstructions: use --output scores",
         ));
     }
-    let input = model_input(&args.input, &model.info, &args.model)?;
-    let x = shaped(&input.data.x, &model.info.row_shape);
+    let x = match unlabelled_rows(&args.input, model.info.features(), &args.model)? {
+        Some(rows) => shaped(&rows, &model.info.row_shape),
+        None => shaped(&model_input(&args.input, &model.info, &args.model)?.data.x, &model.info.row_shape),
+    };
     let mut text = String::new();
     match output {
         // The argmax nn-train's accuracy uses: `nn eval` counts exactly these.

@@ -136,7 +136,11 @@ fn cases(f: &Fixture) -> Vec<Case> {
         case(
             "wrong input width for a loaded model",
             &["predict", "--model", &m, "--data", &csv("w3.csv")],
-            &format!("{m} takes rows of 64 features but {} has 3 features per row", csv("w3.csv")),
+            // predict also takes rows without a label column, so it counts columns.
+            &format!(
+                "{m} takes rows of 64 features but {} has 4 columns: give 64 feature columns, optionally followed by a label",
+                csv("w3.csv")
+            ),
         ),
         case(
             "wrong input width for a loaded model",

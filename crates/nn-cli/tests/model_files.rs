@@ -151,6 +151,28 @@ fn predictions_on_a_csv_follow_its_rows() {
     assert_eq!(back.lines().rev().collect::<Vec<_>>(), scores.lines().collect::<Vec<_>>());
     let eval = json(&nn(&["eval", "--model", &model, "--data", &csv, "--json"]));
     assert_eq!(eval["rows"], 23);
+
+    // The same rows without their label column are new samples: same predictions.
+    let unlabelled = dir.file("unlabelled.csv");
+    let rows: Vec<String> =
+        text.lines().map(|line| line.rsplit_once(',').expect("a label column").0.to_string()).collect();
+    std::fs::write(&unlabelled, rows.join("\n")).unwrap();
+    assert_eq!(ok(&nn(&["predict", "--model", &model, "--data", &unlabelled, "--output", "scores"])), scores);
+    assert_eq!(
+        ok(&nn(&["predict", "--model", &model, "--data", &unlabelled])),
+        ok(&nn(&["predict", "--model", &model, "--data", &csv]))
+    );
+    // One column short of the model's width is an error naming both widths.
+    let narrow = dir.file("narrow.csv");
+    let rows: Vec<String> = rows.iter().map(|row| row.rsplit_once(',').unwrap().0.to_string()).collect();
+    std::fs::write(&narrow, rows.join("\n")).unwrap();
+    let refusal = refused(&nn(&["predict", "--model", &model, "--data", &narrow]));
+    assert_eq!(
+        refusal,
+        format!(
+            "{model} takes rows of 64 features but {narrow} has 63 columns: give 64 feature columns, optionally followed by a label"
+        )
+    );
 }
 
 #[test]

@@ -69,10 +69,49 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset,
 ///   (or [`MAX_CLASSES`]);
 /// - [`DataError::Empty`] if there is no data row.
 pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Dataset, DataError> {
-    let bytes = gunzip_if_needed(bytes, file)?;
     let limit = options.classes.unwrap_or(MAX_CLASSES);
+    let (x, labels) = parse_rows(bytes, file, options.scale, Some(limit))?;
+    let classes = options.classes.unwrap_or_else(|| labels.iter().max().map_or(0, |&max| max + 1));
+    Ok(Dataset { x, labels, classes })
+}
+
+/// Reads a CSV file of features only, with no label column, see [`parse_csv_features`].
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read, and every error of [`parse_csv_features`].
+pub fn read_csv_features(path: impl AsRef<Path>, scale: f32) -> Result<Array2<f32>, DataError> {
+    let (bytes, file) = read_file(path.as_ref())?;
+    parse_csv_features(&bytes, &file, scale)
+}
+
+/// Parses CSV `bytes` of unlabelled rows, such as new samples to predict:
+/// x (rows, columns), every column a feature times `scale`. Otherwise as
+/// [`parse_csv`]: a header line, blank lines, `\r\n` and gzip are handled the same way.
+///
+/// ```
+/// let x = nn_data::parse_csv_features(b"a,b\n1,2\n3,4\n", "new.csv", 0.5).unwrap();
+/// assert_eq!(x, ndarray::array![[0.5, 1.0], [1.5, 2.0]]);
+/// ```
+///
+/// # Errors
+/// As [`parse_csv`], without the label errors, and a single column is fine.
+pub fn parse_csv_features(bytes: &[u8], file: &str, scale: f32) -> Result<Array2<f32>, DataError> {
+    parse_rows(bytes, file, scale, None).map(|(x, _)| x)
+}
+
+/// The rows of a CSV: x, and with `labels_below` = `Some(limit)` the last
+/// column as labels below `limit` (without, every column is a feature).
+fn parse_rows(
+    bytes: &[u8],
+    file: &str,
+    scale: f32,
+    labels_below: Option<usize>,
+) -> Result<(Array2<f32>, Vec<usize>), DataError> {
+    let bytes = gunzip_if_needed(bytes, file)?;
+    let feature_columns = |found: usize| if labels_below.is_some() { found - 1 } else { found };
     let mut values = Vec::new();
     let mut labels = Vec::new();
+    let mut rows = 0;
     let mut columns = None;
     let mut seen_first_line = false;
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -94,25 +133,24 @@ pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Datas
         if found != expected {
             return Err(DataError::Ragged { file: file.to_string(), line, found, expected });
         }
-        if found < 2 {
+        if found < 2 && labels_below.is_some() {
             return Err(DataError::NoFeatures { file: file.to_string(), line });
         }
         for (column, field) in text.split(',').enumerate() {
             let place = Place { file, line, column: column + 1, text: field.trim() };
-            if column + 1 < found {
-                values.push(place.feature(options.scale)?);
-            } else {
-                labels.push(place.label(limit)?);
+            match labels_below {
+                Some(limit) if column + 1 == found => labels.push(place.label(limit)?),
+                _ => values.push(place.feature(scale)?),
             }
         }
+        rows += 1;
     }
-    let (Some(columns), false) = (columns, labels.is_empty()) else {
+    let (Some(columns), false) = (columns, rows == 0) else {
         return Err(DataError::Empty { file: file.to_string() });
     };
-    let x = Array2::from_shape_vec((labels.len(), columns - 1), values)
-        .expect("every row pushed columns - 1 features");
-    let classes = options.classes.unwrap_or_else(|| labels.iter().max().map_or(0, |&max| max + 1));
-    Ok(Dataset { x, labels, classes })
+    let x = Array2::from_shape_vec((rows, feature_columns(columns)), values)
+        .expect("every row pushed its features");
+    Ok((x, labels))
 }
 
 /// A field and where it is, for the error messages.
@@ -309,5 +347,25 @@ mod tests {
         }
         let data = parse_csv(b"-0,0,-0", "x.csv", &CsvOptions::default()).unwrap();
         assert_eq!(data.labels, vec![0]);
+    }
+
+    #[test]
+    fn unlabelled_rows_are_all_features() {
+        let x = parse_csv_features(b"p0,p1,p2\n1,2,3\n\n4,5,6.5\r\n", "new.csv", 2.0).unwrap();
+        assert_eq!(x, array![[2.0, 4.0, 6.0], [8.0, 10.0, 13.0]]);
+        // One column is a feature, not a missing label; fractions are fine in the last column.
+        assert_eq!(parse_csv_features(b"0.5\n1.5\n", "one.csv", 1.0).unwrap(), array![[0.5], [1.5]]);
+        let gz = gzip(b"1,2\n3,4\n");
+        assert_eq!(parse_csv_features(&gz, "new.csv.gz", 1.0).unwrap(), array![[1.0, 2.0], [3.0, 4.0]]);
+        let file = TempFile::new("new.csv", b"7,8\n");
+        assert_eq!(read_csv_features(file.path(), 1.0).unwrap(), array![[7.0, 8.0]]);
+    }
+
+    #[test]
+    fn unlabelled_rows_report_errors_as_labelled_ones_do() {
+        let err = |text: &[u8]| parse_csv_features(text, "new.csv", 1.0).unwrap_err().to_string();
+        assert_eq!(err(b"1,2\n3\n"), "new.csv: line 2 has 1 columns but the first row has 2");
+        assert_eq!(err(b"1,2\n3,x\n"), error("1,2,0\n3,x,0\n").replace("{f}", "new.csv"));
+        assert_eq!(err(b"a,b\n"), error("a,b\n").replace("{f}", "new.csv"));
     }
 }

@@ -27,7 +27,7 @@ mod split;
 #[cfg(test)]
 mod testing;
 
-pub use csv::{CsvOptions, parse_csv, read_csv};
+pub use csv::{CsvOptions, parse_csv, parse_csv_features, read_csv, read_csv_features};
 pub use dataset::{Dataset, MAX_CLASSES, one_hot};
 pub use digits::digits;
 pub use error::DataError;
