@@ -143,6 +143,30 @@ impl<F: Float> Linear<F> {
     }
 }
 
+impl<F: Float> Linear<F> {
+    /// grad_weight (+)= deltaᵀ·x and grad_bias (+)= the column sums of
+    /// delta: added to the gradients with `accumulate`, else written over
+    /// them without reading them (a product with β = 0).
+    fn parameter_gradients(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        accumulate: bool,
+    ) -> Result<(), ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
+        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let beta = if accumulate { F::one() } else { F::zero() };
+        matmul_into(F::one(), &d.t(), &x, beta, &mut self.grad_weight.view_mut());
+        if !accumulate {
+            self.grad_bias.fill(F::zero());
+        }
+        add_column_sums(&mut self.grad_bias, d);
+        Ok(())
+    }
+}
+
 impl<F: Float> Module<F> for Linear<F> {
     /// # Errors
     /// [`ShapeError::Input`] if `input` is not (batch, in_features).
@@ -169,13 +193,7 @@ impl<F: Float> Module<F> for Linear<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        let batch = self.check_input(input.shape())?;
-        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
-        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        matmul_into(F::one(), &d.t(), &x, F::one(), &mut self.grad_weight.view_mut());
-        add_column_sums(&mut self.grad_bias, d);
-        Ok(())
+        self.parameter_gradients(input, delta, true)
     }
 
     /// grad_weight = deltaᵀ·x, grad_bias = the column sums of delta: the old
@@ -188,14 +206,7 @@ impl<F: Float> Module<F> for Linear<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        let batch = self.check_input(input.shape())?;
-        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
-        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        matmul_into(F::one(), &d.t(), &x, F::zero(), &mut self.grad_weight.view_mut());
-        self.grad_bias.fill(F::zero());
-        add_column_sums(&mut self.grad_bias, d);
-        Ok(())
+        self.parameter_gradients(input, delta, false)
     }
 
     /// grad_input = delta·W, (batch, in_features).
