@@ -96,7 +96,12 @@ fn pack_a(panel: &mut [f32], a: Mat<'_>, i0: usize, rows: usize, p0: usize, kc: 
         // Column-major (a transposed row-major matrix, such as δᵀ in a weight
         // gradient): the MR values of each k are contiguous on both sides.
         for (kk, dst) in panel.chunks_exact_mut(MR).take(kc).enumerate() {
-            dst[..rows].copy_from_slice(&a.data[i0 + (p0 + kk) * a.cs..][..rows]);
+            let src = &a.data[i0 + (p0 + kk) * a.cs..];
+            if rows == MR {
+                copy_fixed::<MR>(dst, src);
+            } else {
+                dst[..rows].copy_from_slice(&src[..rows]);
+            }
         }
         return;
     }
@@ -131,7 +136,16 @@ fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: 
     }
     if b.cs == 1 {
         for (kk, dst) in panel.chunks_exact_mut(nr).enumerate() {
-            dst[..cols].copy_from_slice(&b.data[(p0 + kk) * b.rs + j0..][..cols]);
+            let src = &b.data[(p0 + kk) * b.rs + j0..];
+            // Whole panels (nr = 32 with AVX-512, 16 with AVX2) copy a
+            // constant number of values, which compiles to a few vector
+            // moves; a length known only at run time calls `memcpy` for
+            // every 64 or 128 bytes.
+            match cols {
+                32 => copy_fixed::<32>(dst, src),
+                16 => copy_fixed::<16>(dst, src),
+                _ => dst[..cols].copy_from_slice(&src[..cols]),
+            }
         }
     } else if b.rs == 1 {
         // A transposed row-major matrix (a weight seen as Wᵀ): transpose 8 × 8
@@ -168,4 +182,11 @@ fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: 
             }
         }
     }
+}
+
+/// `dst[..N]` ← `src[..N]`, N known when compiling.
+#[inline(always)]
+fn copy_fixed<const N: usize>(dst: &mut [f32], src: &[f32]) {
+    let dst: &mut [f32; N] = (&mut dst[..N]).try_into().expect("N values");
+    *dst = src[..N].try_into().expect("N values");
 }
