@@ -36,7 +36,7 @@ mod tile;
 mod transpose;
 
 use pack::Packing;
-use tile::{row_columns, scale, store, strided_columns, tile, tile_packed};
+use tile::{prefetch, row_columns, scale, store, strided_columns, tile, tile_packed};
 
 /// Rows of `c` in a register tile.
 const MR: usize = 8;
@@ -433,6 +433,16 @@ impl WithSimd for Block<'_, '_, '_> {
             for ip in rows.clone() {
                 let i = ip * MR;
                 let height = MR.min(m - i);
+                if c.cs == 1 {
+                    // The tile's rows of c, wanted by its store at the end:
+                    // fetched while k runs, rather than missed at the store.
+                    for r in 0..height {
+                        let row = &c.data[(i - i_origin + r) * c.rs + (j - j_origin)..][..columns];
+                        prefetch(&row[0]);
+                        prefetch(&row[columns / 2]);
+                        prefetch(&row[columns - 1]);
+                    }
+                }
                 let tile = if height == MR && a_by_columns {
                     tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
                 } else if height == MR && a_by_rows {

@@ -176,3 +176,15 @@ pub(super) fn scale(m: usize, n: usize, beta: f32, c: &mut MatMut<'_>) {
         }
     }
 }
+
+/// Asks the CPU to bring the cache line holding `value` into L1: a hint,
+/// which never faults and changes nothing else (pulp's safe `_mm_prefetch`).
+#[inline(always)]
+pub(super) fn prefetch(value: &f32) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V1::try_new() {
+        simd.sse._mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
