@@ -36,7 +36,7 @@ mod tile;
 mod transpose;
 
 use pack::Packing;
-use tile::{prefetch, row_columns, scale, store, strided_columns, tile, tile_packed};
+use tile::{Prefetcher, row_columns, scale, store, strided_columns, tile, tile_packed};
 
 /// Rows of `c` in a register tile.
 const MR: usize = 8;
@@ -422,6 +422,7 @@ impl WithSimd for Block<'_, '_, '_> {
         let Shared { a, b, a_pack, b_pack, m, n, p0, kc, alpha, beta, b_in_place, a_by_columns, a_by_rows } =
             *shared;
         let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
+        let prefetcher = Prefetcher::new();
         for jp in cols {
             let j = jp * nr;
             let columns = nr.min(n - j);
@@ -438,9 +439,9 @@ impl WithSimd for Block<'_, '_, '_> {
                     // fetched while k runs, rather than missed at the store.
                     for r in 0..height {
                         let row = &c.data[(i - i_origin + r) * c.rs + (j - j_origin)..][..columns];
-                        prefetch(&row[0]);
-                        prefetch(&row[columns / 2]);
-                        prefetch(&row[columns - 1]);
+                        prefetcher.line(&row[0]);
+                        prefetcher.line(&row[columns / 2]);
+                        prefetcher.line(&row[columns - 1]);
                     }
                 }
                 let tile = if height == MR && a_by_columns {

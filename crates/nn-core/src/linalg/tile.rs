@@ -177,14 +177,31 @@ pub(super) fn scale(m: usize, n: usize, beta: f32, c: &mut MatMut<'_>) {
     }
 }
 
-/// Asks the CPU to bring the cache line holding `value` into L1: a hint,
-/// which never faults and changes nothing else (pulp's safe `_mm_prefetch`).
-#[inline(always)]
-pub(super) fn prefetch(value: &f32) {
+/// Software prefetches: asks the CPU to bring a cache line into L1 ahead of
+/// its use. A hint, which never faults and changes nothing else (pulp's
+/// safe `_mm_prefetch`); nothing on CPUs other than x86-64.
+#[derive(Clone, Copy)]
+pub(super) struct Prefetcher {
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V1::try_new() {
-        simd.sse._mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(value).cast());
+    sse: Option<pulp::x86::V1>,
+}
+
+impl Prefetcher {
+    pub(super) fn new() -> Self {
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            sse: pulp::x86::V1::try_new(),
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+
+    /// Prefetches the line holding `value`.
+    #[inline(always)]
+    pub(super) fn line(self, value: &f32) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = self.sse {
+            simd.sse._mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(value).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = value;
+    }
 }
