@@ -1,6 +1,7 @@
 //! The `Optimizer` trait and `OptimizerKind`, the configuration that builds one.
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, IxDyn, Zip};
@@ -281,11 +282,38 @@ fn apply4<F: Float>(
     }
 }
 
+/// Parameters of at least this many values have their checked step shared
+/// with the other threads of the rayon pool the caller runs in (as `nn train
+/// --threads 2` installs one): W4's weights (0.8 M and 1 M values) stream
+/// from memory, and two cores move them faster than one. The passes are
+/// element by element, so the results are the same bit for bit.
+const SHARE_MIN: usize = 1 << 18;
+
+/// Whether a pass over `len` values is split in two halves over the pool:
+/// large enough, and called from a pool of several threads (a thread outside
+/// any pool keeps its work: handing it to a pool from outside allocates).
+fn shared(len: usize) -> bool {
+    len >= SHARE_MIN && rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
+}
+
+/// `check` over `0..len`, or over its two halves on the pool when
+/// [`shared`]; true if every part is.
+fn in_halves(len: usize, check: impl Fn(Range<usize>) -> bool + Sync) -> bool {
+    if !shared(len) {
+        return check(0..len);
+    }
+    let mid = len / 2;
+    let (first, second) = rayon::join(|| check(0..mid), || check(mid..len));
+    first & second
+}
+
 /// Whether `p`'s gradient g and every w' = `update`(w, g) are finite.
-pub(crate) fn check_stateless<F: Float>(p: &Parameter<'_, F>, update: impl Fn(F, F) -> F) -> bool {
+pub(crate) fn check_stateless<F: Float>(p: &Parameter<'_, F>, update: impl Fn(F, F) -> F + Sync) -> bool {
     let ok = |ok: bool, w: F, g: F| ok & finite(g) & finite(update(w, g));
     match (p.value.as_slice_memory_order(), slice_like(&p.grad, &p.value)) {
-        (Some(w), Some(g)) => pulp::Arch::new().dispatch(|| check2(w, g, ok)),
+        (Some(w), Some(g)) => {
+            in_halves(w.len(), |r| pulp::Arch::new().dispatch(|| check2(&w[r.clone()], &g[r], ok)))
+        }
         _ => Zip::from(&p.value).and(&p.grad).fold(true, |acc, &w, &g| ok(acc, w, g)),
     }
 }
@@ -295,13 +323,15 @@ pub(crate) fn check_stateless<F: Float>(p: &Parameter<'_, F>, update: impl Fn(F,
 pub(crate) fn check_with_state<F: Float>(
     p: &Parameter<'_, F>,
     state: Option<&ArrayD<F>>,
-    update: impl Fn(F, F, F) -> F,
+    update: impl Fn(F, F, F) -> F + Sync,
 ) -> bool {
     let Some(state) = state else { return check_stateless(p, |w, g| update(w, F::zero(), g)) };
     let s = state.view();
     let ok = |ok: bool, w: F, s: F, g: F| ok & finite(g) & finite(update(w, s, g));
     match (p.value.as_slice_memory_order(), slice_like(&s, &p.value), slice_like(&p.grad, &p.value)) {
-        (Some(w), Some(s), Some(g)) => pulp::Arch::new().dispatch(|| check3(w, s, g, ok)),
+        (Some(w), Some(s), Some(g)) => in_halves(w.len(), |r| {
+            pulp::Arch::new().dispatch(|| check3(&w[r.clone()], &s[r.clone()], &g[r], ok))
+        }),
         _ => Zip::from(&p.value).and(&s).and(&p.grad).fold(true, |acc, &w, &s, &g| ok(acc, w, s, g)),
     }
 }
@@ -311,7 +341,7 @@ pub(crate) fn check_with_state<F: Float>(
 pub(crate) fn check_with_states<F: Float>(
     p: &Parameter<'_, F>,
     states: (Option<&ArrayD<F>>, Option<&ArrayD<F>>),
-    update: impl Fn(F, F, F, F) -> F,
+    update: impl Fn(F, F, F, F) -> F + Sync,
 ) -> bool {
     let (Some(s1), Some(s2)) = states else {
         // Only the first step lacks state, and then it lacks both.
@@ -325,7 +355,9 @@ pub(crate) fn check_with_states<F: Float>(
         slice_like(&s2, &p.value),
         slice_like(&p.grad, &p.value),
     ) {
-        (Some(w), Some(a), Some(b), Some(g)) => pulp::Arch::new().dispatch(|| check4(w, a, b, g, ok)),
+        (Some(w), Some(a), Some(b), Some(g)) => in_halves(w.len(), |r| {
+            pulp::Arch::new().dispatch(|| check4(&w[r.clone()], &a[r.clone()], &b[r.clone()], &g[r], ok))
+        }),
         _ => Zip::from(&p.value)
             .and(&s1)
             .and(&s2)
@@ -335,11 +367,18 @@ pub(crate) fn check_with_states<F: Float>(
 }
 
 /// The writing half of a checked step: w ← `update`(w, g), g ← 0.
-pub(crate) fn apply_stateless<F: Float>(mut p: ParameterMut<'_, F>, update: impl Fn(F, F) -> F) {
+pub(crate) fn apply_stateless<F: Float>(mut p: ParameterMut<'_, F>, update: impl Fn(F, F) -> F + Sync) {
     if same_layout(&p.value, &p.grad)
         && let (Some(w), Some(g)) = (p.value.as_slice_memory_order_mut(), p.grad.as_slice_memory_order_mut())
     {
-        pulp::Arch::new().dispatch(|| apply2(w, g, update));
+        let run = |w: &mut [F], g: &mut [F]| pulp::Arch::new().dispatch(|| apply2(w, g, &update));
+        if shared(w.len()) {
+            let mid = w.len() / 2;
+            let ((w1, w2), (g1, g2)) = (w.split_at_mut(mid), g.split_at_mut(mid));
+            rayon::join(|| run(w1, g1), || run(w2, g2));
+        } else {
+            run(w, g);
+        }
         return;
     }
     Zip::from(p.value).and(p.grad).for_each(|w, g| {
@@ -353,7 +392,7 @@ pub(crate) fn apply_stateless<F: Float>(mut p: ParameterMut<'_, F>, update: impl
 pub(crate) fn apply_with_state<F: Float>(
     mut p: ParameterMut<'_, F>,
     state: &mut ArrayD<F>,
-    update: impl Fn(F, F, F) -> (F, F),
+    update: impl Fn(F, F, F) -> (F, F) + Sync,
 ) {
     if same_layout(&p.value, &p.grad)
         && same_layout(&p.value, state)
@@ -363,7 +402,16 @@ pub(crate) fn apply_with_state<F: Float>(
             p.grad.as_slice_memory_order_mut(),
         )
     {
-        pulp::Arch::new().dispatch(|| apply3(w, s, g, update));
+        let run =
+            |w: &mut [F], s: &mut [F], g: &mut [F]| pulp::Arch::new().dispatch(|| apply3(w, s, g, &update));
+        if shared(w.len()) {
+            let mid = w.len() / 2;
+            let ((w1, w2), (s1, s2), (g1, g2)) =
+                (w.split_at_mut(mid), s.split_at_mut(mid), g.split_at_mut(mid));
+            rayon::join(|| run(w1, s1, g1), || run(w2, s2, g2));
+        } else {
+            run(w, s, g);
+        }
         return;
     }
     Zip::from(p.value).and(state).and(p.grad).for_each(|w, s, g| {
@@ -377,7 +425,7 @@ pub(crate) fn apply_with_state<F: Float>(
 pub(crate) fn apply_with_states<F: Float>(
     mut p: ParameterMut<'_, F>,
     states: (&mut ArrayD<F>, &mut ArrayD<F>),
-    update: impl Fn(F, F, F, F) -> (F, F, F),
+    update: impl Fn(F, F, F, F) -> (F, F, F) + Sync,
 ) {
     let (s1, s2) = states;
     if same_layout(&p.value, &p.grad)
@@ -390,7 +438,17 @@ pub(crate) fn apply_with_states<F: Float>(
             p.grad.as_slice_memory_order_mut(),
         )
     {
-        pulp::Arch::new().dispatch(|| apply4(w, a, b, g, update));
+        let run = |w: &mut [F], a: &mut [F], b: &mut [F], g: &mut [F]| {
+            pulp::Arch::new().dispatch(|| apply4(w, a, b, g, &update));
+        };
+        if shared(w.len()) {
+            let mid = w.len() / 2;
+            let ((w1, w2), (a1, a2)) = (w.split_at_mut(mid), a.split_at_mut(mid));
+            let ((b1, b2), (g1, g2)) = (b.split_at_mut(mid), g.split_at_mut(mid));
+            rayon::join(|| run(w1, a1, b1, g1), || run(w2, a2, b2, g2));
+        } else {
+            run(w, a, b, g);
+        }
         return;
     }
     Zip::from(p.value).and(s1).and(s2).and(p.grad).for_each(|w, a, b, g| {
@@ -717,6 +775,42 @@ mod tests {
                 assert_eq!(net.0.values()[at], 3.39e38_f32, "{kind}, at {at}");
                 assert_eq!(optimizer.steps(), 0, "{kind}, at {at}");
             }
+        }
+    }
+
+    #[test]
+    fn large_parameters_shared_with_a_pool_step_bit_for_bit_as_alone() {
+        // Long enough to be split in halves inside a pool of two threads.
+        let n = SHARE_MIN + 37;
+        let values: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let grads = |k: usize| -> Vec<f64> { (0..n).map(|i| ((i * (k + 2)) as f64 * 0.013).cos()).collect() };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for kind in KINDS {
+            let fresh =
+                || Pair::<f32>(Params::new(&values, &grads(0)), Params::new(&[1.0, 2.0], &[0.5, 0.25]));
+            let (mut alone, mut shared_net) = (fresh(), fresh());
+            let (mut first, mut second) =
+                (kind.build::<f32>(0.01).unwrap(), kind.build::<f32>(0.01).unwrap());
+            for k in 0..3 {
+                alone.0.set_grads(&grads(k));
+                shared_net.0.set_grads(&grads(k));
+                first.checked_step(&mut alone, &mut Vec::new()).unwrap();
+                pool.install(|| second.checked_step(&mut shared_net, &mut Vec::new())).unwrap();
+                assert_eq!(
+                    wide_snapshot(&alone, &*first),
+                    wide_snapshot(&shared_net, &*second),
+                    "{kind}, step {k}"
+                );
+                assert!(shared_net.grads().iter().all(|g| g.to_bits() == 0), "{kind}: gradients zeroed");
+            }
+            // A bad gradient in the second half is found there too, and nothing changes.
+            let before = wide_snapshot(&shared_net, &*second);
+            let mut bad = grads(5);
+            bad[n - 3] = f64::NAN;
+            shared_net.0.set_grads(&bad);
+            let err = pool.install(|| second.checked_step(&mut shared_net, &mut Vec::new())).unwrap_err();
+            assert_eq!(err, NonFinite::Gradient("0.weight".into()), "{kind}");
+            assert_eq!(wide_snapshot(&shared_net, &*second), before, "{kind}");
         }
     }
 
