@@ -102,10 +102,17 @@ impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
         let (y, yhat) = check_rows(self, y, yhat)?;
         let scale = inverse_batch::<F>(y.nrows());
         let mut grad = grad_rows(&mut self.grad, yhat.shape());
-        Zip::from(grad.rows_mut()).and(y.rows()).and(yhat.rows()).for_each(|mut g, t, s| {
-            // One exp per score: e = exp(s − max) goes into g, then g ← e/Σe·total − t.
+        // One exp per score: g ← s − max row by row, then e = exp(g) over the
+        // whole buffer in one vectorised pass, then g ← e/Σe·total − t.
+        Zip::from(grad.rows_mut()).and(yhat.rows()).for_each(|mut g, s| {
             let max = s.fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
-            Zip::from(&mut g).and(s).for_each(|g, &s| *g = (s - max).exp());
+            Zip::from(&mut g).and(s).for_each(|g, &s| *g = s - max);
+        });
+        match grad.as_slice_mut() {
+            Some(values) => F::exp_in_place(values),
+            None => grad.mapv_inplace(F::exp),
+        }
+        Zip::from(grad.rows_mut()).and(y.rows()).for_each(|mut g, t| {
             let softmax_scale = t.sum() / g.sum();
             Zip::from(&mut g).and(t).for_each(|g, &t| *g = scale * (*g * softmax_scale - t));
         });
