@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use ndarray::{Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array2, ArrayD, Axis, IxDyn, s};
 use nn_data::{CsvOptions, Dataset, digits, read_csv, read_csv_features, read_idx_pair, stratified_split};
 
 use crate::args::{InputArgs, SplitPart};
@@ -79,16 +79,17 @@ pub struct ModelInput {
     pub description: String,
 }
 
-/// The rows of `--data` when it is a CSV file of exactly `features` columns,
-/// all of them features (new samples without labels, as `nn predict` takes
-/// them); `None` for anything else, which [`model_input`] then reads (a CSV
-/// with a label column, the digits, IDX files, a `--split` part).
+/// The rows `nn predict` reads from `--data` when it is a CSV file, parsed
+/// once: all of them features if the file has exactly `features` columns
+/// (new samples without labels), the first `features` if it has one more (a
+/// label column, not needed to predict). `None` for anything else, which
+/// [`model_input`] reads (the digits, IDX files, a `--split` part).
 ///
 /// # Errors
-/// [`CliError::Data`] if the file cannot be read; [`CliError::Usage`] for a
-/// CSV of numbers whose width is neither `features` nor `features` + 1,
-/// naming both and the model in `model_path`.
-pub fn unlabelled_rows(
+/// [`CliError::Data`] if the file cannot be read or parsed, naming the
+/// place; [`CliError::Usage`] for a width that is neither `features` nor
+/// `features` + 1, naming both and the model in `model_path`.
+pub fn prediction_rows(
     input: &InputArgs,
     features: usize,
     model_path: &Path,
@@ -97,19 +98,14 @@ pub fn unlabelled_rows(
     if path == "digits" || is_idx(path) || input.labels.is_some() || input.split != SplitPart::All {
         return Ok(None);
     }
-    // A file that does not parse as plain features (a fractional label is
-    // fine, a bad number is not) is left to the labelled reading, whose
-    // error names the place.
-    match read_csv_features(path, 1.0) {
-        Ok(x) if x.ncols() == features => Ok(Some(x)),
-        Ok(x) if x.ncols() != features + 1 => Err(CliError::usage(format!(
-            "{} takes rows of {features} features but {path} has {} columns: give {features} feature columns, optionally followed by a label",
-            model_path.display(),
-            x.ncols()
+    let x = read_csv_features(path, 1.0)?;
+    match x.ncols() {
+        width if width == features => Ok(Some(x)),
+        width if width == features + 1 => Ok(Some(x.slice(s![.., ..features]).to_owned())),
+        width => Err(CliError::usage(format!(
+            "{} takes rows of {features} features but {path} has {width} columns: give {features} feature columns, optionally followed by a label",
+            model_path.display()
         ))),
-        Ok(_) | Err(nn_data::DataError::NotANumber { .. } | nn_data::DataError::NotFinite { .. }) => Ok(None),
-        Err(nn_data::DataError::Ragged { .. } | nn_data::DataError::Empty { .. }) => Ok(None),
-        Err(other) => Err(other.into()),
     }
 }
 

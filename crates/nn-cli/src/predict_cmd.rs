@@ -1,7 +1,7 @@
 //! `nn predict`: one CSV row per input row, in order: the predicted class,
 //! or the network's raw output row with full f32 precision. A CSV of
 //! exactly the model's number of features is read as new, unlabelled rows;
-//! one more column is a label, and ignored.
+//! one more column is a label, and ignored (the file is parsed once).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -10,7 +10,7 @@ use ndarray::{Axis, Slice};
 use nn_train::{PREDICT_CHUNK, predict};
 
 use crate::args::{PredictArgs, PredictOutput};
-use crate::data_source::{model_input, shaped, unlabelled_rows};
+use crate::data_source::{model_input, prediction_rows, shaped};
 use crate::error::{CliError, CliResult};
 use crate::experiment::NetSpec;
 use crate::model_file;
@@ -31,7 +31,7 @@ pub fn run(args: &PredictArgs) -> CliResult<()> {
             "--output labels needs a classifier; an auto-encoder's outputs are its reconstructions: use --output scores",
         ));
     }
-    let x = match unlabelled_rows(&args.input, model.info.features(), &args.model)? {
+    let x = match prediction_rows(&args.input, model.info.features(), &args.model)? {
         Some(rows) => shaped(&rows, &model.info.row_shape),
         None => shaped(&model_input(&args.input, &model.info, &args.model)?.data.x, &model.info.row_shape),
     };
