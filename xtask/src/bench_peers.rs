@@ -342,6 +342,7 @@ fn measure(options: &Options) -> Result<(), String> {
             let base = vec!["--workload".to_string(), workload.clone()];
             // W5 times 1 thread in the same process as its 2 threads, so it is never pinned.
             let cpu = options.pin_cpu.filter(|_| t == 1 && workload != "W5");
+            let ours_args = [base.clone(), threads.clone(), epochs.clone()].concat();
             let mut o = if workload == "W5" {
                 // `nn bench --workload W5 --threads t` measures 1 thread and t threads:
                 // 1 thread comes with the largest count, from the same process.
@@ -362,7 +363,7 @@ fn measure(options: &Options) -> Result<(), String> {
                 }
                 w5_ours[&t].clone()
             } else {
-                ours(&[base.clone(), threads.clone(), epochs.clone()].concat(), cpu)?
+                ours(&ours_args, cpu)?
             };
             let theirs_args =
                 [base.clone(), threads.clone(), epochs.clone(), vec!["--data".into(), data.clone()]].concat();
@@ -371,7 +372,7 @@ fn measure(options: &Options) -> Result<(), String> {
             // fastest median kept (W5 runs once: a search takes seconds).
             let runs = if workload == "W5" { 1 } else { options.repeat };
             for _ in 1..runs {
-                let again = ours(&[base.clone(), threads.clone(), epochs.clone()].concat(), cpu)?;
+                let again = ours(&ours_args, cpu)?;
                 if number(&again, "epoch_ms_median") < number(&o, "epoch_ms_median") {
                     o = again;
                 }
