@@ -35,7 +35,7 @@ mod pack;
 mod tile;
 mod transpose;
 
-use pack::Packing;
+use pack::{Packing, pack_b};
 use tile::{Prefetcher, row_columns, scale, store, strided_columns, tile, tile_packed};
 
 /// Rows of `c` in a register tile.
@@ -307,8 +307,15 @@ impl WithSimd for Blocked<'_, '_, '_> {
         // further pass would load and store all of c again.
         let passes = if n_panels == 1 { 1 } else { k.div_ceil(KC) };
         let kc_max = k.div_ceil(passes);
+        // On one thread, each b panel is packed just before its tiles, into
+        // one panel's buffer that stays in L1: writing the whole packed b
+        // first and reading it back from L2 made the packing take 1.5 to 2
+        // times as long. Threads sharing a product pack b up front instead,
+        // half each, since each thread's tiles need all of b's panels.
+        let b_by_panel = threads < 2;
+        let b_pack_len = if b_by_panel { nr * kc_max } else { n_panels * nr * kc_max };
         grow(a_pack, m_panels * MR * kc_max);
-        grow(b_pack, n_panels * nr * kc_max);
+        grow(b_pack, b_pack_len);
         // b is read in place when its rows are contiguous; so is a when its
         // rows or its columns are. Partial tiles at the edges are packed, and
         // so are `large` operands.
@@ -319,10 +326,23 @@ impl WithSimd for Blocked<'_, '_, '_> {
         let mut p0 = 0;
         while p0 < k {
             let kc = kc_max.min(k - p0);
-            let packing =
-                Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place: a_by_columns || a_by_rows };
-            let (a_pack, b_pack) = (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..n_panels * nr * kc]);
+            let packing = Packing {
+                a,
+                b,
+                m,
+                n,
+                p0,
+                kc,
+                nr,
+                b_in_place,
+                a_in_place: a_by_columns || a_by_rows,
+                b_up_front: !b_by_panel,
+            };
+            let (a_pack, b_pack) =
+                (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..b_pack_len / kc_max * kc]);
             packing.run(simd, a_pack, b_pack, threads);
+            let (b_pack, b_panel_buffer) =
+                if b_by_panel { (&[][..], Some(b_pack)) } else { (&b_pack[..], None) };
             let shared = Shared {
                 a,
                 b,
@@ -338,8 +358,13 @@ impl WithSimd for Blocked<'_, '_, '_> {
                 a_by_columns,
                 a_by_rows,
             };
-            let block =
-                Block { shared: &shared, c: c.reborrow(), panels: (0..m_panels, 0..n_panels), threads };
+            let block = Block {
+                shared: &shared,
+                c: c.reborrow(),
+                panels: (0..m_panels, 0..n_panels),
+                threads,
+                b_panel_buffer,
+            };
             block.with_simd(simd);
             p0 += kc;
         }
@@ -370,15 +395,18 @@ struct Shared<'a> {
 }
 
 /// The tiles of one pass in the row panels `panels.0` and column panels
-/// `panels.1`; `c` starts at the block's first element.
-struct Block<'s, 'a, 'c> {
+/// `panels.1`; `c` starts at the block's first element. With a
+/// `b_panel_buffer` (one thread), the b panels not read in place are packed
+/// into it one at a time; without, they are in `shared.b_pack` already.
+struct Block<'s, 'a, 'c, 'w> {
     shared: &'s Shared<'a>,
     c: MatMut<'c>,
     panels: (Range<usize>, Range<usize>),
     threads: usize,
+    b_panel_buffer: Option<&'w mut [f32]>,
 }
 
-impl WithSimd for Block<'_, '_, '_> {
+impl WithSimd for Block<'_, '_, '_, '_> {
     type Output = ();
 
     /// Computes the block's tiles; with `threads` > 1 and more than one
@@ -386,7 +414,7 @@ impl WithSimd for Block<'_, '_, '_> {
     /// of c's slice), the second half on another thread of the pool.
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let Block { shared, c, panels: (rows, cols), threads } = self;
+        let Block { shared, c, panels: (rows, cols), threads, mut b_panel_buffer } = self;
         let nr = NV * S::F32_LANES;
         let MatMut { data, rs, cs } = c;
         let halves = if threads < 2 {
@@ -411,10 +439,20 @@ impl WithSimd for Block<'_, '_, '_> {
         if let Some((first, second, at)) = halves {
             let (first_c, second_c) = data.split_at_mut(at);
             let rest = threads / 2;
-            let first =
-                Block { shared, c: MatMut { data: first_c, rs, cs }, panels: first, threads: threads - rest };
-            let second =
-                Block { shared, c: MatMut { data: second_c, rs, cs }, panels: second, threads: rest };
+            let first = Block {
+                shared,
+                c: MatMut { data: first_c, rs, cs },
+                panels: first,
+                threads: threads - rest,
+                b_panel_buffer: None,
+            };
+            let second = Block {
+                shared,
+                c: MatMut { data: second_c, rs, cs },
+                panels: second,
+                threads: rest,
+                b_panel_buffer: None,
+            };
             rayon::join(|| simd.vectorize(first), || simd.vectorize(second));
             return;
         }
@@ -428,6 +466,9 @@ impl WithSimd for Block<'_, '_, '_> {
             let columns = nr.min(n - j);
             let (b_panel, b_step) = if b_in_place && columns == nr {
                 (&b.data[p0 * b.rs + j..], b.rs)
+            } else if let Some(buffer) = b_panel_buffer.as_deref_mut() {
+                pack_b(buffer, b, p0, kc, j, columns, nr);
+                (&*buffer, nr)
             } else {
                 (&b_pack[jp * nr * kc..][..nr * kc], nr)
             };

@@ -20,6 +20,8 @@ pub(super) struct Packing<'a> {
     pub(super) nr: usize,
     pub(super) b_in_place: bool,
     pub(super) a_in_place: bool,
+    /// Whether the `b` panels are packed here (else each just before its tiles).
+    pub(super) b_up_front: bool,
 }
 
 impl Packing<'_> {
@@ -49,11 +51,13 @@ impl Packing<'_> {
     /// `b_panels` into `b_pack`, each slice starting at its first panel.
     #[inline(always)]
     fn panels(self, a_pack: &mut [f32], b_pack: &mut [f32], a_panels: Range<usize>, b_panels: Range<usize>) {
-        let Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place } = self;
-        for (jp, panel) in b_panels.zip(b_pack.chunks_exact_mut(nr * kc)) {
-            let cols = nr.min(n - jp * nr);
-            if !b_in_place || cols < nr {
-                pack_b(panel, b, p0, kc, jp * nr, cols, nr);
+        let Packing { a, b, m, n, p0, kc, nr, b_in_place, a_in_place, b_up_front } = self;
+        if b_up_front {
+            for (jp, panel) in b_panels.zip(b_pack.chunks_exact_mut(nr * kc)) {
+                let cols = nr.min(n - jp * nr);
+                if !b_in_place || cols < nr {
+                    pack_b(panel, b, p0, kc, jp * nr, cols, nr);
+                }
             }
         }
         for (ip, panel) in a_panels.zip(a_pack.chunks_exact_mut(MR * kc)) {
@@ -130,7 +134,7 @@ fn pack_a(panel: &mut [f32], a: Mat<'_>, i0: usize, rows: usize, p0: usize, kc: 
 /// Packs `cols` (≤ nr) columns of `b` from column j0, rows p0..p0 + kc,
 /// k-major (nr values per k), padding missing columns with zeros.
 #[inline(always)]
-fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize) {
+pub(super) fn pack_b(panel: &mut [f32], b: Mat<'_>, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize) {
     if cols < nr {
         panel.fill(0.0);
     }
