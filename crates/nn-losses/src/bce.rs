@@ -7,7 +7,7 @@ use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
 use crate::clamp::{LOG_FLOOR, clamp_probability, clamped_ln};
-use crate::rows::{batch_mean, check_rows, grad_rows, inverse_batch};
+use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
 
 /// Binary cross-entropy between targets `y` in [0, 1] and probabilities
 /// `yhat` in [0, 1] (e.g. a `Sigmoid` output), both (batch, outputs).
@@ -86,8 +86,7 @@ impl<F: Float> Loss<F> for BCELoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+        per_row(self, y, yhat, sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
@@ -95,9 +94,7 @@ impl<F: Float> Loss<F> for BCELoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, p| acc + sample_loss(t, p));
-        Ok(batch_mean(sum, y.nrows()))
+        mean_of_rows(self, y, yhat, sample_loss)
     }
 
     /// [(1 − y)/(1 − ŷ) − y/ŷ] / batch with ŷ clamped into [δ, 1 − δ],

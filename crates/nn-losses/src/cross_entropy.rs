@@ -7,7 +7,7 @@ use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
 use crate::clamp::{clamped_ln, floor_probability};
-use crate::rows::{batch_mean, check_rows, grad_rows, inverse_batch};
+use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
 
 /// Cross-entropy between one-hot (or any non-negative) targets `y` and
 /// probabilities `yhat` (e.g. a `Softmax` output), both (batch, classes).
@@ -62,8 +62,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+        per_row(self, y, yhat, sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
@@ -71,9 +70,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, p| acc + sample_loss(t, p));
-        Ok(batch_mean(sum, y.nrows()))
+        mean_of_rows(self, y, yhat, sample_loss)
     }
 
     /// −y / max(ŷ, δ) / batch, shape of `yhat`, written into the kept buffer.

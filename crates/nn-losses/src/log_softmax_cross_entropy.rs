@@ -6,7 +6,7 @@ use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
-use crate::rows::{batch_mean, check_rows, grad_rows, inverse_batch};
+use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
 
 /// Softmax and cross-entropy in one, on raw scores `yhat` (the last `Linear`
 /// output, no `Softmax`) against targets `y`, both (batch, classes).
@@ -79,8 +79,7 @@ impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+        per_row(self, y, yhat, sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), row by
@@ -89,9 +88,7 @@ impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, s| acc + sample_loss(t, s));
-        Ok(batch_mean(sum, y.nrows()))
+        mean_of_rows(self, y, yhat, sample_loss)
     }
 
     /// (softmax(ŷ) · Σⱼ yⱼ − y) / batch, shape of `yhat`, written into the kept buffer.

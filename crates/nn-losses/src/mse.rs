@@ -6,7 +6,7 @@ use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
-use crate::rows::{batch_mean, check_rows, grad_rows, inverse_batch};
+use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
 
 /// Squared error between targets `y` and predictions `yhat`, both (batch, outputs).
 ///
@@ -56,8 +56,7 @@ impl<F: Float> Loss<F> for MSELoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+        per_row(self, y, yhat, sample_loss)
     }
 
     /// (1/batch) Σᵢ Σⱼ (yᵢⱼ − ŷᵢⱼ)², without allocating.
@@ -65,9 +64,7 @@ impl<F: Float> Loss<F> for MSELoss<F> {
     /// # Errors
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        let (y, yhat) = check_rows(self, y, yhat)?;
-        let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, p| acc + sample_loss(t, p));
-        Ok(batch_mean(sum, y.nrows()))
+        mean_of_rows(self, y, yhat, sample_loss)
     }
 
     /// 2 (ŷ − y) / batch, shape of `yhat`, written into the kept buffer.

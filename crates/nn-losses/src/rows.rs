@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Ix2};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Ix2, Zip};
 use nn_core::tensor::ensure_shape;
 use nn_core::{Float, ShapeError, check_target};
 
@@ -27,6 +27,36 @@ pub(crate) fn check_rows<'a, 'b, F: Float>(
         (Ok(y), Ok(yhat)) => Ok((y, yhat)),
         _ => unreachable!("check_target accepts rank-2 shapes only"),
     }
+}
+
+/// A loss per sample, shape (batch,): `sample_loss` of each (target, prediction) row pair.
+///
+/// # Errors
+/// [`ShapeError::Target`], as [`check_rows`].
+pub(crate) fn per_row<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayViewD<'_, F>,
+    yhat: ArrayViewD<'_, F>,
+    sample_loss: impl Fn(ArrayView1<'_, F>, ArrayView1<'_, F>) -> F,
+) -> Result<Array1<F>, ShapeError> {
+    let (y, yhat) = check_rows(loss, y, yhat)?;
+    Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
+}
+
+/// The mean over the batch of [`per_row`]'s values, summed in row order
+/// without allocating.
+///
+/// # Errors
+/// [`ShapeError::Target`], as [`check_rows`].
+pub(crate) fn mean_of_rows<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayViewD<'_, F>,
+    yhat: ArrayViewD<'_, F>,
+    sample_loss: impl Fn(ArrayView1<'_, F>, ArrayView1<'_, F>) -> F,
+) -> Result<F, ShapeError> {
+    let (y, yhat) = check_rows(loss, y, yhat)?;
+    let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, p| acc + sample_loss(t, p));
+    Ok(batch_mean(sum, y.nrows()))
 }
 
 /// The mean of a sum over `batch` samples; 0 for an empty batch, which
