@@ -15,7 +15,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 use nn::core::gradcheck;
-use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Upsample1D};
+use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Unflatten, Upsample1D};
 use nn::losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 use nn::models::{AutoEncoder, Sequential};
 use nn::prelude::*;
@@ -294,6 +294,7 @@ proptest! {
         compare_layer((ReLU::new(), ReLU::new()), &dense, &mut rng)?;
         compare_layer((Softmax::new(), Softmax::new()), &dense, &mut rng)?;
         compare_layer((Flatten::new(), Flatten::new()), &sequence, &mut rng)?;
+        compare_layer((Unflatten::new(length, channels), Unflatten::new(length, channels)), &dense, &mut rng)?;
         compare_layer((Upsample1D::new(scale), Upsample1D::new(scale)), &sequence, &mut rng)?;
         if k <= length {
             compare_layer((MaxPool1D::new(k, stride), MaxPool1D::new(k, stride)), &sequence, &mut rng)?;

@@ -6,7 +6,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 use nn::core::gradcheck::{self, Report};
-use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Upsample1D};
+use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Unflatten, Upsample1D};
 use nn::losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 use nn::models::{AutoEncoder, Sequential};
 use nn::prelude::*;
@@ -125,6 +125,15 @@ proptest! {
         let mut conv = Conv1D::<f64>::new(k_size, 2, 3, stride, &mut rng);
         let x = gradcheck::uniform(&[batch, length, 2], -2.0..2.0, &mut rng);
         check_module(&mut conv, &x)?;
+    }
+
+    #[test]
+    fn unflatten_gradients_match_finite_differences(
+        batch in 1usize..4, length in 1usize..6, channels in 1usize..4, seed: u64,
+    ) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let x = gradcheck::uniform(&[batch, length * channels], -2.0..2.0, &mut rng);
+        check_module(&mut Unflatten::<f64>::new(length, channels), &x)?;
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use ndarray::ArrayD;
 use nn::core::gradcheck;
-use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Upsample1D};
+use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Unflatten, Upsample1D};
 use nn::losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 use nn::prelude::*;
 use rand::SeedableRng;
@@ -34,6 +34,7 @@ def layer(l):
     if k == "MaxPool1D": return ChannelsLast(torch.nn.MaxPool1d(l["k"], stride=l["stride"]))
     if k == "Upsample1D": return ChannelsLast(torch.nn.Upsample(scale_factor=l["scale"], mode="nearest"))
     if k == "Flatten": return torch.nn.Flatten()
+    if k == "Unflatten": return torch.nn.Unflatten(1, (l["length"], l["channels"]))
     return {"ReLU": torch.nn.ReLU, "TanH": torch.nn.Tanh, "Sigmoid": torch.nn.Sigmoid}.get(k, lambda: torch.nn.Softmax(dim=-1))()
 net = torch.nn.Sequential(*[layer(l) for l in spec["layers"]])
 state = {}
@@ -97,7 +98,8 @@ fn layers_and_losses_match_pytorch() {
         return;
     };
     let mut rng = StdRng::seed_from_u64(2024);
-    // Conv1D (stride 2, uneven tail) → ReLU → MaxPool1D → Upsample1D → Conv1D → TanH → Flatten → Linear → Sigmoid → Linear → Softmax.
+    // Conv1D (stride 2, uneven tail) → ReLU → MaxPool1D → Upsample1D → Conv1D → TanH → Flatten → Linear
+    // → Sigmoid → Unflatten → Conv1D → Flatten → Linear → Softmax.
     let layers = json!([
         {"kind": "Conv1D", "k": 3, "chan_in": 2, "chan_out": 4, "stride": 2},
         {"kind": "ReLU"},
@@ -108,7 +110,10 @@ fn layers_and_losses_match_pytorch() {
         {"kind": "Flatten"},
         {"kind": "Linear", "in": 21, "out": 6},
         {"kind": "Sigmoid"},
-        {"kind": "Linear", "in": 6, "out": 5},
+        {"kind": "Unflatten", "length": 3, "channels": 2},
+        {"kind": "Conv1D", "k": 2, "chan_in": 2, "chan_out": 5, "stride": 1},
+        {"kind": "Flatten"},
+        {"kind": "Linear", "in": 10, "out": 5},
         {"kind": "Softmax"},
     ]);
     let mut net = Sequential::<f64>::new()
@@ -121,7 +126,10 @@ fn layers_and_losses_match_pytorch() {
         .add(Flatten::new())
         .add(Linear::new(21, 6, &mut rng))
         .add(Sigmoid::new())
-        .add(Linear::new(6, 5, &mut rng))
+        .add(Unflatten::new(3, 2))
+        .add(Conv1D::new(2, 2, 5, 1, &mut rng))
+        .add(Flatten::new())
+        .add(Linear::new(10, 5, &mut rng))
         .add(Softmax::new());
     let x = gradcheck::uniform(&[3, 12, 2], -1.0..1.0, &mut rng);
     let delta = gradcheck::uniform(&[3, 5], -1.0..1.0, &mut rng);

@@ -256,6 +256,10 @@ fn count_flops(specs: &[LayerSpec], row: &[usize], first_is_input: bool) -> (Flo
                 row = vec![row.iter().product()];
                 None
             }
+            (LayerSpec::Unflatten { length, channels }, _) => {
+                row = vec![length, channels];
+                None
+            }
             _ => None,
         };
         if let Some(p) = product {

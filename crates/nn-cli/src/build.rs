@@ -1,7 +1,7 @@
 //! From parsed notation to a network: layers, seeded weights, and the input layout.
 
 use nn_core::Module;
-use nn_layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Upsample1D};
+use nn_layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, Softmax, TanH, Unflatten, Upsample1D};
 use nn_models::Sequential;
 use rand::Rng;
 
@@ -17,6 +17,7 @@ pub fn layer<R: Rng + ?Sized>(spec: LayerSpec, rng: &mut R) -> Box<dyn Module<f3
         LayerSpec::MaxPool1D { k_size, stride } => Box::new(MaxPool1D::new(k_size, stride)),
         LayerSpec::Upsample1D { scale } => Box::new(Upsample1D::new(scale)),
         LayerSpec::Flatten => Box::new(Flatten::new()),
+        LayerSpec::Unflatten { length, channels } => Box::new(Unflatten::new(length, channels)),
         LayerSpec::TanH => Box::new(TanH::new()),
         LayerSpec::Sigmoid => Box::new(Sigmoid::new()),
         LayerSpec::ReLU => Box::new(ReLU::new()),
@@ -112,6 +113,12 @@ pub fn check_rows(specs: &[LayerSpec], row: &[usize]) -> Result<Vec<usize>, Stri
             (LayerSpec::Flatten, _) => {
                 Some(vec![row.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX)])
             }
+            (LayerSpec::Unflatten { length, channels }, &[features])
+                if length.checked_mul(channels) == Some(features) =>
+            {
+                Some(vec![length, channels])
+            }
+            (LayerSpec::Unflatten { .. }, _) => None,
             _ => Some(row.clone()),
         };
         let Some(next) = next else { return Ok(row) };
@@ -149,6 +156,23 @@ mod tests {
         let row = row_shape(specs.first(), 64).unwrap();
         assert_eq!(row, vec![64, 1]);
         assert_eq!(net.check(&[5, 64, 1]).unwrap().last().unwrap(), &vec![5, 10]);
+    }
+
+    #[test]
+    fn a_dense_code_feeds_a_convolutional_decoder_through_unflatten() {
+        let specs = parse("Linear(64,32) -> TanH -> Linear(32,496) -> Unflatten(31,16) -> Upsample1D(2) -> Conv1D(3,16,1) -> Flatten").unwrap();
+        let net = sequential(&specs, &mut StdRng::seed_from_u64(0));
+        assert_eq!(row_shape(specs.first(), 64).unwrap(), vec![64]);
+        assert_eq!(check_rows(&specs, &[64]), Ok(vec![60]));
+        assert_eq!(net.check(&[5, 64]).unwrap().last().unwrap(), &vec![5, 60]);
+        // A width Unflatten does not take is left to the shape check, which names it.
+        let specs = parse("Linear(64,10) -> Unflatten(31,16)").unwrap();
+        assert_eq!(check_rows(&specs, &[64]), Ok(vec![10]));
+        let err = sequential(&specs, &mut StdRng::seed_from_u64(0)).check(&[5, 64]).unwrap_err();
+        assert!(
+            err.to_string().contains("Unflatten(31, 16) expects (batch, 496) but receives (5, 10)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -173,6 +173,7 @@ fn torch_layer(spec: LayerSpec) -> String {
         LayerSpec::MaxPool1D { k_size, stride } => format!("MaxPool1d({k_size}, stride={stride})"),
         LayerSpec::Upsample1D { scale } => format!("Upsample(scale_factor={scale}, mode=\"nearest\")"),
         LayerSpec::Flatten => "nn.Flatten()".into(),
+        LayerSpec::Unflatten { length, channels } => format!("nn.Unflatten(1, ({length}, {channels}))"),
         LayerSpec::TanH => "nn.Tanh()".into(),
         LayerSpec::Sigmoid => "nn.Sigmoid()".into(),
         LayerSpec::ReLU => "nn.ReLU()".into(),
@@ -195,6 +196,12 @@ mod tests {
         assert_eq!(
             text,
             "nn.Sequential(\n        Conv1d(1, 32, 3, stride=2),  # Conv1D(3, 1, 32, 2)\n        MaxPool1d(2, stride=2),  # MaxPool1D(2, 2)\n        Upsample(scale_factor=2, mode=\"nearest\"),  # Upsample1D(2)\n        nn.Flatten(),  # Flatten()\n        nn.Linear(992, 10),  # Linear(992, 10)\n        nn.Softmax(dim=-1),  # Softmax()\n    )"
+        );
+        let unflatten = crate::notation::parse("Linear(8,496) -> Unflatten(31,16)").unwrap();
+        assert!(
+            sequential(&unflatten, "").contains("    nn.Unflatten(1, (31, 16)),  # Unflatten(31, 16)\n"),
+            "{}",
+            sequential(&unflatten, "")
         );
     }
 

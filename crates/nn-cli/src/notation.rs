@@ -42,6 +42,13 @@ pub enum LayerSpec {
     },
     /// `Flatten`.
     Flatten,
+    /// `Unflatten(length, channels)`: (batch, length·channels) -> (batch, length, channels).
+    Unflatten {
+        /// Positions of the sequence.
+        length: usize,
+        /// Channels at each position.
+        channels: usize,
+    },
     /// `TanH`.
     TanH,
     /// `Sigmoid`.
@@ -59,6 +66,7 @@ const LAYERS: &[(&str, &[usize])] = &[
     ("MaxPool1D", &[1, 2]),
     ("Upsample1D", &[1]),
     ("Flatten", &[0]),
+    ("Unflatten", &[2]),
     ("TanH", &[0]),
     ("Sigmoid", &[0]),
     ("ReLU", &[0]),
@@ -224,6 +232,7 @@ fn parse_layer(source: &str, start: usize, end: usize) -> Located<LayerSpec> {
         "MaxPool1D" => LayerSpec::MaxPool1D { k_size: v[0], stride: v.get(1).copied().unwrap_or(v[0]) },
         "Upsample1D" => LayerSpec::Upsample1D { scale: v[0] },
         "Flatten" => LayerSpec::Flatten,
+        "Unflatten" => LayerSpec::Unflatten { length: v[0], channels: v[1] },
         "TanH" => LayerSpec::TanH,
         "Sigmoid" => LayerSpec::Sigmoid,
         "ReLU" => LayerSpec::ReLU,
@@ -237,6 +246,7 @@ fn usage(canonical: &str) -> &'static str {
         "Conv1D" => ": Conv1D(k_size, chan_in, chan_out[, stride])",
         "MaxPool1D" => ": MaxPool1D(k_size[, stride])",
         "Upsample1D" => ": Upsample1D(scale)",
+        "Unflatten" => ": Unflatten(length, channels)",
         _ => "",
     }
 }
@@ -299,6 +309,7 @@ impl fmt::Display for LayerSpec {
             LayerSpec::MaxPool1D { k_size, stride } => write!(f, "MaxPool1D({k_size}, {stride})"),
             LayerSpec::Upsample1D { scale } => write!(f, "Upsample1D({scale})"),
             LayerSpec::Flatten => f.write_str("Flatten()"),
+            LayerSpec::Unflatten { length, channels } => write!(f, "Unflatten({length}, {channels})"),
             LayerSpec::TanH => f.write_str("TanH()"),
             LayerSpec::Sigmoid => f.write_str("Sigmoid()"),
             LayerSpec::ReLU => f.write_str("ReLU()"),
@@ -327,6 +338,17 @@ mod tests {
                 "ReLU()",
                 "Linear(100, 10)"
             ]
+        );
+    }
+
+    #[test]
+    fn parses_a_dense_code_unflattened_for_a_convolutional_decoder() {
+        let layers = parse("Linear(32,496) -> Unflatten(31,16) -> Upsample1D(2) -> Conv1D(3,16,1)").unwrap();
+        assert_eq!(layers[1], LayerSpec::Unflatten { length: 31, channels: 16 });
+        assert_eq!(layers[1].to_string(), "Unflatten(31, 16)");
+        assert_eq!(
+            parse("Unflatten(496)").unwrap_err().message,
+            "Unflatten takes 2 argument(s) but 1 were given: Unflatten(length, channels)"
         );
     }
 

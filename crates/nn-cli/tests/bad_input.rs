@@ -357,7 +357,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         case(
             "an unknown layer name",
             &[train, "--net", "Linear(64,10) -> Dense(10,10)"],
-            "--net: unknown layer 'Dense'; known layers: Linear, Conv1D, MaxPool1D, Upsample1D, Flatten, TanH, Sigmoid, ReLU, Softmax at column 18",
+            "--net: unknown layer 'Dense'; known layers: Linear, Conv1D, MaxPool1D, Upsample1D, Flatten, Unflatten, TanH, Sigmoid, ReLU, Softmax at column 18",
         ),
         case(
             "negative or zero sizes in the notation",

@@ -51,7 +51,7 @@ impl<F: Float> Default for Flatten<F> {
 }
 
 /// Copies `src` into the same number of elements of `dst`, both in row-major order.
-fn copy_row_major<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
+pub(crate) fn copy_row_major<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
     let dst = dst.as_slice_mut().expect("kept buffers are in standard layout");
     match src.as_slice() {
         Some(src) => dst.copy_from_slice(src),

@@ -1,5 +1,5 @@
 //! The layers of the report, each a [`nn_core::Module`]: [`Linear`], [`Conv1D`],
-//! [`MaxPool1D`], [`Flatten`] and [`Upsample1D`], and the activations [`TanH`],
+//! [`MaxPool1D`], [`Flatten`], its inverse [`Unflatten`] and [`Upsample1D`], and the activations [`TanH`],
 //! [`Sigmoid`], [`ReLU`] and [`Softmax`].
 //!
 //! Layouts: dense data is (batch, features), sequences are (batch, length,
@@ -54,6 +54,7 @@ mod softmax;
 mod tanh;
 #[cfg(test)]
 mod testing;
+mod unflatten;
 mod upsample1d;
 
 pub use conv1d::Conv1D;
@@ -65,4 +66,5 @@ pub use relu::ReLU;
 pub use sigmoid::{Sigmoid, SigmoidRule};
 pub use softmax::Softmax;
 pub use tanh::{TanH, TanhRule};
+pub use unflatten::Unflatten;
 pub use upsample1d::Upsample1D;

@@ -515,11 +515,11 @@ pub fn sections(budget: &Budget, train_rows: usize) -> Vec<Section> {
                  then one step throws it out and it never recovers, which may be how the report's \
                  convolutional auto-encoder failed. Adam (lr 0.002) trains it steadily."
                     .into(),
-                "Limitation of the notation. A dense bottleneck (`... -> Flatten -> Linear(496,32) -> \
-                 TanH`) cannot be followed by a convolutional decoder: `Upsample1D` and `Conv1D` need \
-                 (batch, length, channels), and no layer turns (batch, N) back into that shape. A \
-                 reshape layer (the inverse of `Flatten`, e.g. `Unflatten(31,16)`) would be needed; \
-                 the fully convolutional code above avoids it."
+                "A dense bottleneck. `Upsample1D` and `Conv1D` need (batch, length, channels); a dense \
+                 code (`... -> Flatten -> Linear(496,32) -> TanH`) reaches a convolutional decoder \
+                 through `Unflatten`, the inverse of `Flatten` (`Linear(32,496) -> Unflatten(31,16) -> \
+                 ...`). The fully convolutional code above was designed before that layer existed and \
+                 is the one measured here."
                     .into(),
             ],
         },
