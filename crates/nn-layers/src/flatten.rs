@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Dims, Float, Module, ShapeError, tensor};
 
 use crate::check::input_error;
+use crate::reshape::Reshape;
 
 /// Flattens every axis after the batch axis: input (batch, d1, d2, …) ->
 /// output (batch, d1·d2·…), values in row-major order. Its gradient reshapes
@@ -25,14 +26,13 @@ use crate::check::input_error;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Flatten<F: Float = f32> {
-    output: ArrayD<F>,
-    grad_input: ArrayD<F>,
+    buffers: Reshape<F>,
 }
 
 impl<F: Float> Flatten<F> {
     /// A Flatten layer.
     pub fn new() -> Self {
-        Self { output: tensor::empty(), grad_input: tensor::empty() }
+        Self { buffers: Reshape::new() }
     }
 
     /// The output shape (batch, d1·d2·…) for an input of `shape`, or why it does not fit.
@@ -50,23 +50,12 @@ impl<F: Float> Default for Flatten<F> {
     }
 }
 
-/// Copies `src` into the same number of elements of `dst`, both in row-major order.
-pub(crate) fn copy_row_major<F: Float>(dst: &mut ArrayD<F>, src: &ArrayViewD<'_, F>) {
-    let dst = dst.as_slice_mut().expect("kept buffers are in standard layout");
-    match src.as_slice() {
-        Some(src) => dst.copy_from_slice(src),
-        None => dst.iter_mut().zip(src.iter()).for_each(|(d, &s)| *d = s),
-    }
-}
-
 impl<F: Float> Module<F> for Flatten<F> {
     /// # Errors
     /// [`ShapeError::Input`] if `input` has fewer than 2 axes.
     fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let shape = self.flat_shape(input.shape())?;
-        tensor::ensure_shape(&mut self.output, &shape);
-        copy_row_major(&mut self.output, &input);
-        Ok(&self.output)
+        Ok(self.buffers.forward(&input, &shape))
     }
 
     /// No parameters: checks the shapes only.
@@ -95,9 +84,7 @@ impl<F: Float> Module<F> for Flatten<F> {
     ) -> Result<&ArrayD<F>, ShapeError> {
         let shape = self.flat_shape(input.shape())?;
         tensor::check_delta(self, &shape, &delta)?;
-        tensor::ensure_shape(&mut self.grad_input, input.shape());
-        copy_row_major(&mut self.grad_input, &delta);
-        Ok(&self.grad_input)
+        Ok(self.buffers.backward(input.shape(), &delta))
     }
 
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -105,11 +92,11 @@ impl<F: Float> Module<F> for Flatten<F> {
     }
 
     fn output(&self) -> &ArrayD<F> {
-        &self.output
+        &self.buffers.output
     }
 
     fn grad_input(&self) -> &ArrayD<F> {
-        &self.grad_input
+        &self.buffers.grad_input
     }
 }
 

@@ -48,6 +48,7 @@ mod linear;
 mod max_pool1d;
 mod output_activation;
 mod relu;
+mod reshape;
 mod sigmoid;
 mod slices;
 mod softmax;

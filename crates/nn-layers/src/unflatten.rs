@@ -6,7 +6,7 @@ use ndarray::{ArrayD, ArrayViewD};
 use nn_core::{Dims, Float, Module, ShapeError, tensor};
 
 use crate::check::input_error;
-use crate::flatten::copy_row_major;
+use crate::reshape::Reshape;
 
 /// Lays each row of features out as a sequence: input (batch, length·channels)
 /// -> output (batch, length, channels), values in row-major order (the first
@@ -30,8 +30,7 @@ use crate::flatten::copy_row_major;
 pub struct Unflatten<F: Float = f32> {
     length: usize,
     channels: usize,
-    output: ArrayD<F>,
-    grad_input: ArrayD<F>,
+    buffers: Reshape<F>,
 }
 
 impl<F: Float> Unflatten<F> {
@@ -41,7 +40,7 @@ impl<F: Float> Unflatten<F> {
     /// If `length` or `channels` is 0 (a layer with no output).
     pub fn new(length: usize, channels: usize) -> Self {
         assert!(length > 0 && channels > 0, "Unflatten({length}, {channels}): sizes must be positive");
-        Self { length, channels, output: tensor::empty(), grad_input: tensor::empty() }
+        Self { length, channels, buffers: Reshape::new() }
     }
 
     /// The output shape (batch, length, channels) for an input of `shape`, or why it does not fit.
@@ -64,9 +63,7 @@ impl<F: Float> Module<F> for Unflatten<F> {
     /// [`ShapeError::Input`] if `input` is not (batch, length·channels).
     fn forward(&mut self, input: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let shape = self.sequence_shape(input.shape())?;
-        tensor::ensure_shape(&mut self.output, &shape);
-        copy_row_major(&mut self.output, &input);
-        Ok(&self.output)
+        Ok(self.buffers.forward(&input, &shape))
     }
 
     /// No parameters: checks the shapes only.
@@ -95,9 +92,7 @@ impl<F: Float> Module<F> for Unflatten<F> {
     ) -> Result<&ArrayD<F>, ShapeError> {
         let shape = self.sequence_shape(input.shape())?;
         tensor::check_delta(self, &shape, &delta)?;
-        tensor::ensure_shape(&mut self.grad_input, input.shape());
-        copy_row_major(&mut self.grad_input, &delta);
-        Ok(&self.grad_input)
+        Ok(self.buffers.backward(input.shape(), &delta))
     }
 
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -105,11 +100,11 @@ impl<F: Float> Module<F> for Unflatten<F> {
     }
 
     fn output(&self) -> &ArrayD<F> {
-        &self.output
+        &self.buffers.output
     }
 
     fn grad_input(&self) -> &ArrayD<F> {
-        &self.grad_input
+        &self.buffers.grad_input
     }
 }
 
