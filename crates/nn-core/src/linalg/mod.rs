@@ -313,9 +313,9 @@ impl WithSimd for Blocked<'_, '_, '_> {
         // times as long. Threads sharing a product pack b up front instead,
         // half each, since each thread's tiles need all of b's panels.
         let b_by_panel = threads < 2;
-        let b_pack_len = if b_by_panel { nr * kc_max } else { n_panels * nr * kc_max };
+        let b_panels_packed = if b_by_panel { 1 } else { n_panels };
         grow(a_pack, m_panels * MR * kc_max);
-        grow(b_pack, b_pack_len);
+        grow(b_pack, b_panels_packed * nr * kc_max);
         // b is read in place when its rows are contiguous; so is a when its
         // rows or its columns are. Partial tiles at the edges are packed, and
         // so are `large` operands.
@@ -339,7 +339,7 @@ impl WithSimd for Blocked<'_, '_, '_> {
                 b_up_front: !b_by_panel,
             };
             let (a_pack, b_pack) =
-                (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..b_pack_len / kc_max * kc]);
+                (&mut a_pack[..m_panels * MR * kc], &mut b_pack[..b_panels_packed * nr * kc]);
             packing.run(simd, a_pack, b_pack, threads);
             let (b_pack, b_panel_buffer) =
                 if b_by_panel { (&[][..], Some(b_pack)) } else { (&b_pack[..], None) };
