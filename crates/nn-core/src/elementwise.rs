@@ -155,17 +155,31 @@ fn ln_f32(x: f32) -> f32 {
     if x > 0.0 && x < f32::INFINITY { ln as f32 } else { special }
 }
 
-/// tanh in f64 arithmetic: 1 − 2/(e^{2x} + 1), which loses nothing to
-/// cancellation for |x| ≥ 1e-4; below, x − x³/3 (the next term is below
-/// 1e-20 of x). |x| is capped at 10, where tanh rounds to ±1 in f32 already.
-/// NaN stays NaN.
+/// tanh in f64 arithmetic: tanh |x| = m/(m + 2) with m = e^{2|x|} − 1,
+/// and the sign of x. m is computed without cancellation, so one formula
+/// serves small and large |x| alike: 2|x| = n·ln 2 + r with |r| ≤ ln 2 / 2,
+/// e^r − 1 = r·q(r) with q summed to r⁸/9! (the remainder is below 3e-11),
+/// and m = 2^n·(e^r − 1) + (2^n − 1). |x| is capped at 10, where tanh rounds
+/// to ±1 in f32 already. NaN stays NaN; −0 stays −0.
 #[inline(always)]
 fn tanh_f32(x: f32) -> f32 {
-    let x = f64::from(x);
-    let e = exp_small(2.0 * x.clamp(-10.0, 10.0));
-    let large = 1.0 - 2.0 / (e + 1.0);
-    let small = x * (1.0 - x * x * (1.0 / 3.0));
-    (if x.abs() < 1e-4 { small } else { large }) as f32
+    // Adding 1.5·2^52 rounds to an integer (to nearest) in the low mantissa bits.
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const LN2_HI: f64 = 0.693_147_180_369_123_8; // ln 2 with the low 32 bits cleared, exact in n·LN2_HI
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10; // ln 2 − LN2_HI
+    let y = 2.0 * f64::from(x).abs().clamp(0.0, 10.0);
+    let shifted = y * std::f64::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = (y - n * LN2_HI) - n * LN2_LO;
+    let mut q: f64 = 1.0 / 362_880.0;
+    for c in [40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0] {
+        q = q.mul_add(r, 1.0 / c);
+    }
+    // The low bits of `shifted` hold n; 2^n has exponent n + 1023.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f64::from_bits(n_bits.wrapping_add(1023) << 52);
+    let m = (r * q).mul_add(scale, scale - 1.0);
+    ((m / (m + 2.0)) as f32).copysign(x)
 }
 
 /// 1 / (1 + e^−x) in f64 arithmetic. x is capped to [−110, 40]: below −104
@@ -210,10 +224,16 @@ mod tests {
     }
 
     /// Inputs from −120 to 120: a fine sweep near 0, wider steps beyond, and
-    /// the values where the formulas switch.
+    /// values at the edges of the formulas' ranges (the caps, and tanh's
+    /// first halving of the range reduction, 2|x| = ln 2 / 2).
     fn sweep() -> Vec<f32> {
         let mut xs =
             vec![0.0, -0.0, 1e-4, -1e-4, 0.99e-4, 1e-30, -1e-30, 9.0, 10.0, -10.0, 17.0, -87.0, -104.0];
+        let ln2_quarter = std::f32::consts::LN_2 / 4.0;
+        for step in -3..=3 {
+            let x = ln2_quarter + step as f32 * f32::EPSILON * ln2_quarter;
+            xs.extend([x, -x]);
+        }
         let mut x = 1e-8f32;
         while x < 120.0 {
             xs.push(x);
@@ -254,6 +274,11 @@ mod tests {
         assert_eq!(&ys[..2], &[1.0, -1.0]);
         assert!(ys[2].is_nan());
         assert_eq!(&ys[3..], &[1.0, -1.0]);
+        // The sign of zero, and values so small that tanh x rounds to x (subnormals too).
+        let tiny = [-0.0f32, 1e-40, -1e-40, 1e-20];
+        let mut out = [1.0f32; 4];
+        f32::tanh_into(&tiny, &mut out);
+        assert_eq!(out.map(f32::to_bits), tiny.map(f32::to_bits));
         f32::sigmoid_into(&xs, &mut ys);
         assert_eq!(&ys[..2], &[1.0, 0.0]);
         assert!(ys[2].is_nan());
