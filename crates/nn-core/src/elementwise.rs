@@ -158,27 +158,17 @@ fn ln_f32(x: f32) -> f32 {
 
 /// tanh in f64 arithmetic: tanh |x| = m/(m + 2) with m = e^{2|x|} − 1,
 /// and the sign of x. m is computed without cancellation, so one formula
-/// serves small and large |x| alike: 2|x| = n·ln 2 + r with |r| ≤ ln 2 / 2,
+/// serves small and large |x| alike: 2|x| = n·ln 2 + r ([`reduce`]),
 /// e^r − 1 = r·q(r) with q summed to r⁸/9! (the remainder is below 3e-11),
 /// and m = 2^n·(e^r − 1) + (2^n − 1). |x| is capped at 10, where tanh rounds
 /// to ±1 in f32 already. NaN stays NaN; −0 stays −0.
 #[inline(always)]
 fn tanh_f32(x: f32) -> f32 {
-    // Adding 1.5·2^52 rounds to an integer (to nearest) in the low mantissa bits.
-    const ROUND: f64 = 6_755_399_441_055_744.0;
-    const LN2_HI: f64 = 0.693_147_180_369_123_8; // ln 2 with the low 32 bits cleared, exact in n·LN2_HI
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10; // ln 2 − LN2_HI
-    let y = 2.0 * f64::from(x).abs().clamp(0.0, 10.0);
-    let shifted = y * std::f64::consts::LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = (y - n * LN2_HI) - n * LN2_LO;
+    let (r, scale) = reduce(2.0 * f64::from(x).abs().clamp(0.0, 10.0));
     let mut q: f64 = 1.0 / 362_880.0;
     for c in [40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0] {
         q = q.mul_add(r, 1.0 / c);
     }
-    // The low bits of `shifted` hold n; 2^n has exponent n + 1023.
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
-    let scale = f64::from_bits(n_bits.wrapping_add(1023) << 52);
     let m = (r * q).mul_add(scale, scale - 1.0);
     ((m / (m + 2.0)) as f32).copysign(x)
 }
@@ -193,11 +183,22 @@ fn sigmoid_f32(x: f32) -> f32 {
 }
 
 /// e^y for |y| ≤ 700 in f64, to about 1e-13 relative, without calls or
-/// branches: y = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor series to
-/// r¹⁰ (the remainder is below 3e-13), and 2^n built in the exponent bits.
-/// NaN gives NaN.
+/// branches: e^r by its Taylor series to r¹⁰ (the remainder is below 3e-13)
+/// after [`reduce`]. NaN gives NaN.
 #[inline(always)]
 fn exp_small(y: f64) -> f64 {
+    let (r, scale) = reduce(y);
+    let mut p: f64 = 1.0 / 3_628_800.0;
+    for c in [362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
+        p = p.mul_add(r, 1.0 / c);
+    }
+    p * scale
+}
+
+/// y = n·ln 2 + r with n a whole number and |r| ≤ ln 2 / 2, for |y| ≤ 700:
+/// returns r and 2^n (built in the exponent bits). NaN gives a NaN r.
+#[inline(always)]
+fn reduce(y: f64) -> (f64, f64) {
     // Adding 1.5·2^52 rounds to an integer (to nearest) in the low mantissa bits.
     const ROUND: f64 = 6_755_399_441_055_744.0;
     const LN2_HI: f64 = 0.693_147_180_369_123_8; // ln 2 with the low 32 bits cleared, exact in n·LN2_HI
@@ -205,14 +206,9 @@ fn exp_small(y: f64) -> f64 {
     let shifted = y * std::f64::consts::LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = (y - n * LN2_HI) - n * LN2_LO;
-    let mut p: f64 = 1.0 / 3_628_800.0;
-    for c in [362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
-        p = p.mul_add(r, 1.0 / c);
-    }
     // The low bits of `shifted` hold n in two's complement; 2^n has exponent n + 1023.
     let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
-    let scale = f64::from_bits(n_bits.wrapping_add(1023) << 52);
-    p * scale
+    (r, f64::from_bits(n_bits.wrapping_add(1023) << 52))
 }
 
 #[cfg(test)]
