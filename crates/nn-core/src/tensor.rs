@@ -40,10 +40,50 @@ pub fn ensure_dim<A: Clone + Default, D: Dimension>(buffer: &mut Array<A, D>, di
     // An empty array holds no allocation: swapping it in is free.
     let old =
         std::mem::replace(buffer, Array::from_shape_vec(D::zeros(dim.ndim()), Vec::new()).expect("empty"));
-    let (mut data, _) = old.into_raw_vec_and_offset();
+    let (data, _) = old.into_raw_vec_and_offset();
+    *buffer = line_aligned_in(data, dim);
+}
+
+/// Bytes to which buffers are aligned: one cache line.
+const LINE: usize = 64;
+
+/// An array of `dim` filled with `A::default()` whose first element starts
+/// a cache line, built in `data`'s allocation (grown when too small).
+///
+/// Why: a matrix product stores 16 floats at a time, and a row of 16 that
+/// straddles two lines makes each store touch both and keeps whole-line
+/// writes from skipping the read of the line. Measured on W4's products, c
+/// on a line boundary rather than 16 bytes past one is 3–6 % faster.
+fn line_aligned_in<A: Clone + Default, D: Dimension>(mut data: Vec<A>, dim: D) -> Array<A, D> {
+    let size = std::mem::size_of::<A>();
+    let slack = if LINE.is_multiple_of(size) { LINE / size - 1 } else { 0 };
     data.clear();
-    data.resize(dim.size(), A::default());
-    *buffer = Array::from_shape_vec(dim, data).expect("the vector has exactly dim.size() elements");
+    data.reserve(dim.size() + slack);
+    let misalign = data.as_ptr() as usize % LINE;
+    let pad = if slack > 0 && misalign.is_multiple_of(size) { (LINE - misalign) % LINE / size } else { 0 };
+    data.resize(pad + dim.size(), A::default());
+    Array::from_vec(data)
+        .slice_move(ndarray::s![pad..])
+        .into_shape_with_order(dim)
+        .expect("a contiguous vector of exactly dim.size() elements")
+}
+
+/// An array of `dim` filled with zeros (`A::default()`), its first element
+/// on a cache line: for buffers that matrix products write, such as a
+/// layer's parameter gradients.
+pub fn aligned_zeros<A: Clone + Default, D: Dimension>(dim: D) -> Array<A, D> {
+    line_aligned_in(Vec::new(), dim)
+}
+
+/// `array` in standard layout with its first element on a cache line: the
+/// array itself when it is already, else a copy.
+pub fn aligned<A: Clone + Default, D: Dimension>(array: Array<A, D>) -> Array<A, D> {
+    if array.is_standard_layout() && (array.as_ptr() as usize).is_multiple_of(LINE) {
+        return array;
+    }
+    let mut copy = aligned_zeros(array.raw_dim());
+    copy.assign(&array);
+    copy
 }
 
 /// Checks that `delta` has the shape of the output the layer computes for its input.
@@ -87,7 +127,9 @@ mod tests {
 
     #[test]
     fn ensure_shape_keeps_the_allocation_for_a_smaller_batch() {
-        let mut buf = ArrayD::<f32>::ones(IxDyn(&[32, 10]));
+        let mut buf = empty::<f32>();
+        ensure_shape(&mut buf, &[32, 10]);
+        buf.fill(1.0);
         let before = buf.as_ptr();
         ensure_shape(&mut buf, &[29, 10]);
         assert_eq!((buf.shape(), buf.as_ptr()), (&[29, 10][..], before));
@@ -99,12 +141,34 @@ mod tests {
 
     #[test]
     fn ensure_dim_resizes_fixed_rank_arrays() {
-        let mut positions = ndarray::Array3::<usize>::zeros((2, 3, 4));
+        let mut positions = ndarray::Array3::<usize>::zeros((0, 0, 0));
+        ensure_dim(&mut positions, ndarray::Dim([2, 3, 4]));
         let before = positions.as_ptr();
         ensure_dim(&mut positions, ndarray::Dim([1, 3, 4]));
         assert_eq!((positions.dim(), positions.as_ptr()), ((1, 3, 4), before));
         ensure_dim(&mut positions, ndarray::Dim([5, 3, 4]));
         assert_eq!(positions.dim(), (5, 3, 4));
+    }
+
+    #[test]
+    fn buffers_start_on_a_cache_line() {
+        let line = |p: *const f32| p as usize % LINE;
+        for rows in [1, 3, 32, 29, 1000] {
+            let mut buf = ArrayD::<f32>::zeros(IxDyn(&[0, 0]));
+            ensure_shape(&mut buf, &[rows, 7]);
+            assert_eq!((line(buf.as_ptr()), buf.shape()), (0, &[rows, 7][..]));
+            assert!(buf.is_standard_layout() && buf.iter().all(|&v| v == 0.0));
+        }
+        let zeros = aligned_zeros::<f32, _>(ndarray::Ix2(5, 3));
+        assert_eq!(line(zeros.as_ptr()), 0);
+        let original = Array::from_shape_fn((3, 5), |(i, j)| (i * 5 + j) as f32);
+        for view in
+            [original.clone(), original.t().to_owned(), original.slice(ndarray::s![1.., 1..]).to_owned()]
+        {
+            let copy = aligned(view.clone());
+            assert_eq!((line(copy.as_ptr()), &copy), (0, &view));
+            assert!(copy.is_standard_layout());
+        }
     }
 
     #[test]

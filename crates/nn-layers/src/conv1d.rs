@@ -149,8 +149,7 @@ impl<F: Float> Conv1D<F> {
             bias.len()
         );
         // The im2col product views the weight as (chan_out, chan_in·k_size): keep it contiguous.
-        let weight =
-            if weight.is_standard_layout() { weight } else { weight.as_standard_layout().into_owned() };
+        let weight = tensor::aligned(weight);
         let width = k_size * chan_in;
         let direct = Direct {
             forward: width <= DIRECT_MAX_WIDTH,
@@ -159,7 +158,7 @@ impl<F: Float> Conv1D<F> {
         };
         Self {
             stride,
-            grad_weight: Array3::zeros(weight.raw_dim()),
+            grad_weight: tensor::aligned_zeros(weight.raw_dim()),
             grad_bias: Array1::zeros(bias.raw_dim()),
             direct,
             packed_weight: vec![F::zero(); chan_out * chan_in * k_size],

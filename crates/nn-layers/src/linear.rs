@@ -93,9 +93,9 @@ impl<F: Float> Linear<F> {
             bias.len()
         );
         Self {
-            grad_weight: Array2::zeros(weight.raw_dim()),
+            grad_weight: tensor::aligned_zeros(weight.raw_dim()),
             grad_bias: Array1::zeros(bias.raw_dim()),
-            weight,
+            weight: tensor::aligned(weight),
             bias,
             output: tensor::empty(),
             grad_input: tensor::empty(),
@@ -366,6 +366,19 @@ mod tests {
         let grad = layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr();
         assert_eq!(layer.forward(x.view()).unwrap().as_ptr(), out);
         assert_eq!(layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr(), grad);
+    }
+
+    #[test]
+    fn linear_buffers_that_products_write_start_on_a_cache_line() {
+        let weight = ndarray::Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f32);
+        let mut layer = Linear::from_parameters(weight.clone(), Array1::zeros(5));
+        let x = ArrayD::<f32>::ones(ndarray::IxDyn(&[7, 3]));
+        let delta = ArrayD::<f32>::ones(ndarray::IxDyn(&[7, 5]));
+        let line = |p: *const f32| p as usize % 64;
+        assert_eq!(line(layer.forward(x.view()).unwrap().as_ptr()), 0);
+        assert_eq!(line(layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr()), 0);
+        assert_eq!((line(layer.weight.as_ptr()), line(layer.grad_weight.as_ptr())), (0, 0));
+        assert_eq!(layer.weight, weight);
     }
 
     #[test]

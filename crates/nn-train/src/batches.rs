@@ -1,7 +1,7 @@
 //! Mini-batches gathered from shuffled rows into buffers allocated once per run.
 
 use ndarray::{ArrayD, ArrayViewD, CowArray, IxDyn};
-use nn_core::Float;
+use nn_core::{Float, tensor};
 
 /// The rows of a (rows, …) tensor in row-major order, and a batch buffer of
 /// each size an epoch needs: full batches and the last, partial one.
@@ -20,10 +20,10 @@ impl<'a, F: Float> Batches<'a, F> {
         let mut shape = data.shape().to_vec();
         let row_len = data.len() / rows.max(1);
         shape[0] = batch_size;
-        let full = ArrayD::zeros(IxDyn(&shape));
+        let full = tensor::aligned_zeros(IxDyn(&shape));
         let partial = (!rows.is_multiple_of(batch_size)).then(|| {
             shape[0] = rows % batch_size;
-            ArrayD::zeros(IxDyn(&shape))
+            tensor::aligned_zeros(IxDyn(&shape))
         });
         let source = if data.is_standard_layout() {
             CowArray::from(data)
