@@ -134,6 +134,10 @@ impl Gemm for f32 {
 /// shared than alone, its halves too short to pay for the hand-over.
 const SPLIT_MIN: usize = 1 << 22;
 
+/// Panels (of MR rows or 32 columns) below which a shared product's tiles
+/// are not split into further pieces for the pool's threads to take.
+const SHARE_GRAIN: usize = 4;
+
 /// The threads a product of `work` multiply-adds runs on: those of the rayon
 /// pool the calling thread works in, if it is large enough to share; else 1.
 /// A thread outside any pool (such as `main`) keeps its products: handing
@@ -411,7 +415,8 @@ impl WithSimd for Block<'_, '_, '_, '_> {
 
     /// Computes the block's tiles; with `threads` > 1 and more than one
     /// panel along c's outer axis (the one whose halves are contiguous parts
-    /// of c's slice), the second half on another thread of the pool.
+    /// of c's slice), in halves that the pool's threads take, each split
+    /// again while it has 2·SHARE_GRAIN panels or more.
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let Block { shared, c, panels: (rows, cols), threads, mut b_panel_buffer } = self;
@@ -425,6 +430,7 @@ impl WithSimd for Block<'_, '_, '_, '_> {
                 (rows.start..mid, cols.clone()),
                 (mid..rows.end, cols.clone()),
                 (mid - rows.start) * MR * rs,
+                mid - rows.start,
             ))
         } else if cs > rs && cols.len() >= 2 {
             let mid = cols.start + cols.len() / 2;
@@ -432,25 +438,29 @@ impl WithSimd for Block<'_, '_, '_, '_> {
                 (rows.clone(), cols.start..mid),
                 (rows.clone(), mid..cols.end),
                 (mid - cols.start) * nr * cs,
+                mid - cols.start,
             ))
         } else {
             None
         };
-        if let Some((first, second, at)) = halves {
+        if let Some((first, second, at, half)) = halves {
             let (first_c, second_c) = data.split_at_mut(at);
-            let rest = threads / 2;
+            // Halves split again down to SHARE_GRAIN panels, so that a thread
+            // that finishes first takes pieces of the other's half: the two
+            // vCPUs of a shared host are seldom equally fast.
+            let threads = if half >= 2 * SHARE_GRAIN { threads } else { 1 };
             let first = Block {
                 shared,
                 c: MatMut { data: first_c, rs, cs },
                 panels: first,
-                threads: threads - rest,
+                threads,
                 b_panel_buffer: None,
             };
             let second = Block {
                 shared,
                 c: MatMut { data: second_c, rs, cs },
                 panels: second,
-                threads: rest,
+                threads,
                 b_panel_buffer: None,
             };
             rayon::join(|| simd.vectorize(first), || simd.vectorize(second));
