@@ -89,6 +89,22 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
         self.backward_delta(input, delta)
     }
 
+    /// As [`backward`](Module::backward), with the parameter gradients set
+    /// rather than accumulated (see
+    /// [`backward_set_gradient`](Module::backward_set_gradient)): what a
+    /// training step calls for every module but the first.
+    ///
+    /// # Errors
+    /// As [`backward`](Module::backward).
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_set_gradient(input.view(), delta.view())?;
+        self.backward_delta(input, delta)
+    }
+
     /// The output shape for an input of `input_shape`, without computing anything.
     ///
     /// This is how a chain is checked before it runs.
@@ -175,6 +191,13 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
         delta: ArrayViewD<'_, F>,
     ) -> Result<&ArrayD<F>, ShapeError> {
         (**self).backward(input, delta)
+    }
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        (**self).backward_set(input, delta)
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
         (**self).output_shape(input_shape)

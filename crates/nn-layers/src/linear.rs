@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix1, Ix2};
-use nn_core::linalg::matmul_into;
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Ix1, Ix2};
+use nn_core::linalg::{self, matmul_into};
 use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
 use rand::Rng;
 
@@ -144,27 +144,76 @@ impl<F: Float> Linear<F> {
 }
 
 impl<F: Float> Linear<F> {
-    /// grad_weight (+)= deltaᵀ·x and grad_bias (+)= the column sums of
-    /// delta: added to the gradients with `accumulate`, else written over
-    /// them without reading them (a product with β = 0).
-    fn parameter_gradients(
+    /// `input` (batch, in_features) and `delta` (batch, out_features) as
+    /// matrices, or what is wrong with them.
+    fn backward_operands<'x, 'd>(
+        &self,
+        input: ArrayViewD<'x, F>,
+        delta: ArrayViewD<'d, F>,
+    ) -> Result<(ArrayView2<'x, F>, ArrayView2<'d, F>), ShapeError> {
+        let batch = self.check_input(input.shape())?;
+        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
+        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
+        Ok((x, d))
+    }
+
+    /// The parameter gradients (see [`parameter_gradients`]).
+    fn set_or_add_parameter_gradients(
         &mut self,
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
         accumulate: bool,
     ) -> Result<(), ShapeError> {
-        let batch = self.check_input(input.shape())?;
-        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
-        let x = input.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        let beta = if accumulate { F::one() } else { F::zero() };
-        matmul_into(F::one(), &d.t(), &x, beta, &mut self.grad_weight.view_mut());
-        if !accumulate {
-            self.grad_bias.fill(F::zero());
-        }
-        add_column_sums(&mut self.grad_bias, d);
+        let (x, d) = self.backward_operands(input, delta)?;
+        parameter_gradients(&mut self.grad_weight, &mut self.grad_bias, x, d, accumulate);
         Ok(())
     }
+
+    /// Both backward passes: the parameter gradients and grad_input, whose
+    /// products are independent and run side by side on two threads of a
+    /// pool when they are large enough (`linalg::pair`).
+    fn both_gradients(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        accumulate: bool,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        let (x, d) = self.backward_operands(input, delta)?;
+        let work = x.len() * self.out_features();
+        tensor::ensure_shape(&mut self.grad_input, x.shape());
+        let Self { weight, grad_weight, grad_bias, grad_input, .. } = self;
+        let g = grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
+        linalg::pair(
+            work,
+            || parameter_gradients(grad_weight, grad_bias, x, d, accumulate),
+            || input_gradient(g, weight, d),
+        );
+        Ok(&self.grad_input)
+    }
+}
+
+/// grad_weight (+)= deltaᵀ·x and grad_bias (+)= the column sums of delta:
+/// added to the gradients with `accumulate`, else written over them without
+/// reading them (a product with β = 0).
+fn parameter_gradients<F: Float>(
+    grad_weight: &mut Array2<F>,
+    grad_bias: &mut Array1<F>,
+    x: ArrayView2<'_, F>,
+    d: ArrayView2<'_, F>,
+    accumulate: bool,
+) {
+    let beta = if accumulate { F::one() } else { F::zero() };
+    matmul_into(F::one(), &d.t(), &x, beta, &mut grad_weight.view_mut());
+    if !accumulate {
+        grad_bias.fill(F::zero());
+    }
+    add_column_sums(grad_bias, d);
+}
+
+/// grad_input ← delta·W.
+fn input_gradient<F: Float>(mut grad_input: ArrayViewMut2<'_, F>, weight: &Array2<F>, d: ArrayView2<'_, F>) {
+    matmul_into(F::one(), &d, &weight.view(), F::zero(), &mut grad_input);
 }
 
 impl<F: Float> Module<F> for Linear<F> {
@@ -193,7 +242,7 @@ impl<F: Float> Module<F> for Linear<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        self.parameter_gradients(input, delta, true)
+        self.set_or_add_parameter_gradients(input, delta, true)
     }
 
     /// grad_weight = deltaᵀ·x, grad_bias = the column sums of delta: the old
@@ -206,7 +255,7 @@ impl<F: Float> Module<F> for Linear<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<(), ShapeError> {
-        self.parameter_gradients(input, delta, false)
+        self.set_or_add_parameter_gradients(input, delta, false)
     }
 
     /// grad_input = delta·W, (batch, in_features).
@@ -219,14 +268,38 @@ impl<F: Float> Module<F> for Linear<F> {
         input: ArrayViewD<'_, F>,
         delta: ArrayViewD<'_, F>,
     ) -> Result<&ArrayD<F>, ShapeError> {
-        let batch = self.check_input(input.shape())?;
-        tensor::check_delta(self, &[batch, self.out_features()], &delta)?;
-        let d = delta.into_dimensionality::<Ix2>().expect("checked: rank 2");
-        let shape = [batch, self.in_features()];
-        tensor::ensure_shape(&mut self.grad_input, &shape);
-        let mut g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
-        matmul_into(F::one(), &d, &self.weight.view(), F::zero(), &mut g);
+        let (x, d) = self.backward_operands(input, delta)?;
+        tensor::ensure_shape(&mut self.grad_input, x.shape());
+        let g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
+        input_gradient(g, &self.weight, d);
         Ok(&self.grad_input)
+    }
+
+    /// Both passes: grad_weight += deltaᵀ·x, grad_bias += the column sums of
+    /// delta, and grad_input = delta·W, the two products side by side on a
+    /// pool of two threads or more when they are large enough.
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient).
+    fn backward(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.both_gradients(input, delta, true)
+    }
+
+    /// As [`backward`](Module::backward), with the parameter gradients set
+    /// rather than added to.
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient).
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.both_gradients(input, delta, false)
     }
 
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -366,6 +439,43 @@ mod tests {
         let grad = layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr();
         assert_eq!(layer.forward(x.view()).unwrap().as_ptr(), out);
         assert_eq!(layer.backward_delta(x.view(), delta.view()).unwrap().as_ptr(), grad);
+    }
+
+    #[test]
+    fn linear_backward_on_a_pool_equals_backward_alone_bit_for_bit() {
+        // 64 × 256 × 256 multiply-adds per product: a pair large enough to
+        // run side by side on the pool (linalg::pair).
+        let mut rng = gradcheck::seeded(3);
+        let start = Linear::<f32>::new(256, 256, &mut rng);
+        let x = nn_core::init::uniform::<f32, _>(&[64, 256], 1.0, &mut rng);
+        let delta = nn_core::init::uniform::<f32, _>(&[64, 256], 1.0, &mut rng);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for set in [false, true] {
+            let run = |layer: &mut Linear<f32>| {
+                layer.forward(x.view()).unwrap();
+                let grad_input = if set {
+                    layer.backward_set(x.view(), delta.view()).unwrap().clone()
+                } else {
+                    layer.backward(x.view(), delta.view()).unwrap().clone()
+                };
+                (grad_input, layer.grad_weight.clone(), layer.grad_bias.clone())
+            };
+            let (mut alone, mut shared) = (start.clone(), start.clone());
+            // Twice: the second backward adds to the first's gradients, or replaces them.
+            let expected = [run(&mut alone), run(&mut alone)];
+            let found = pool.install(|| [run(&mut shared), run(&mut shared)]);
+            let bits = |(g, w, b): &(ArrayD<f32>, Array2<f32>, Array1<f32>)| {
+                g.iter().chain(w).chain(b).map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(expected.each_ref().map(bits), found.each_ref().map(bits), "set: {set}");
+            let sequential = {
+                let mut layer = start.clone();
+                layer.forward(x.view()).unwrap();
+                layer.backward_set_gradient(x.view(), delta.view()).unwrap();
+                layer.backward_delta(x.view(), delta.view()).unwrap().clone()
+            };
+            assert_eq!(expected[0].0, sequential);
+        }
     }
 
     #[test]

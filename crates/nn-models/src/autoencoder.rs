@@ -130,6 +130,19 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
         self.encoder.backward(input, self.decoder.grad_input().view()).map_err(|e| rename(e, "the encoder"))
     }
 
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.decoder
+            .backward_set(self.encoder.output().view(), delta)
+            .map_err(|e| rename(e, "the decoder"))?;
+        self.encoder
+            .backward_set(input, self.decoder.grad_input().view())
+            .map_err(|e| rename(e, "the encoder"))
+    }
+
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
         self.check(input_shape).map(|(_, output)| output)
     }

@@ -210,6 +210,18 @@ impl<F: Float> Module<F> for Sequential<F> {
         Ok(self.grad_input())
     }
 
+    /// Every module's parameter gradients set rather than accumulated, and
+    /// ∂loss/∂input: an [`AutoEncoder`](crate::AutoEncoder)'s decoder needs
+    /// both in one walk.
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.backward_chain(input, delta, Pass::SetBoth)?;
+        Ok(self.grad_input())
+    }
+
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
         Ok(self.check(input_shape)?.pop().unwrap_or_else(|| input_shape.to_vec()))
     }
@@ -270,23 +282,6 @@ enum Pass {
 }
 
 impl<F: Float> Sequential<F> {
-    /// As [`backward`](Module::backward), with every module's parameter
-    /// gradients set rather than accumulated (see
-    /// [`backward_set_gradient`](Module::backward_set_gradient)): returns
-    /// ∂loss/∂input. An [`AutoEncoder`](crate::AutoEncoder)'s decoder needs
-    /// both in one walk.
-    ///
-    /// # Errors
-    /// As [`backward`](Module::backward).
-    pub fn backward_set(
-        &mut self,
-        input: ArrayViewD<'_, F>,
-        delta: ArrayViewD<'_, F>,
-    ) -> Result<&ArrayD<F>, ShapeError> {
-        self.backward_chain(input, delta, Pass::SetBoth)?;
-        Ok(self.grad_input())
-    }
-
     /// The backward pass from the last module to the first, as `pass` says.
     fn backward_chain(
         &mut self,
@@ -316,9 +311,7 @@ impl<F: Float> Sequential<F> {
                 Pass::Parameters | Pass::Both => current.backward(x, d).map(|_| ()),
                 Pass::Delta => current.backward_delta(x, d).map(|_| ()),
                 Pass::SetParameters if index == 0 => current.backward_set_gradient(x, d),
-                Pass::SetParameters | Pass::SetBoth => current
-                    .backward_set_gradient(x.view(), d.view())
-                    .and_then(|()| current.backward_delta(x, d).map(|_| ())),
+                Pass::SetParameters | Pass::SetBoth => current.backward_set(x, d).map(|_| ()),
             };
             if let Err(source) = result {
                 let shape_before = self.shape_before(index, &input);

@@ -47,6 +47,13 @@ impl<F: Float, N: Module<F> + ?Sized> Module<F> for AsDyn<'_, N> {
     ) -> Result<&ArrayD<F>, ShapeError> {
         self.0.backward(input, delta)
     }
+    fn backward_set(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+    ) -> Result<&ArrayD<F>, ShapeError> {
+        self.0.backward_set(input, delta)
+    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>, ShapeError> {
         self.0.output_shape(input_shape)
     }

@@ -138,6 +138,27 @@ const SPLIT_MIN: usize = 1 << 22;
 /// are not split into further pieces for the pool's threads to take.
 const SHARE_GRAIN: usize = 4;
 
+/// Runs `first` and `second`, two independent products of `work`
+/// multiply-adds each (the smaller of the two), side by side on the rayon
+/// pool the calling thread works in when each is large enough to be shared
+/// on its own (see [`matmul_into`]); else one after the other on the
+/// calling thread. A layer's weight gradient and input gradient are such a
+/// pair. Each product still splits as [`matmul_into`] says, so a thread that
+/// finishes its own takes pieces of the other; results are the same either
+/// way.
+///
+/// Measured on 2 cores: W4's pairs (268 M multiply-adds each) run about 7 %
+/// faster side by side than one after the other, each shared; W2's (3 M)
+/// ran no faster side by side, the wake-up of the other thread costing what
+/// the overlap saves.
+pub fn pair<A: Send, B: Send>(
+    work: usize,
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if pool_threads(work) >= 2 { rayon::join(first, second) } else { (first(), second()) }
+}
+
 /// The threads a product of `work` multiply-adds runs on: those of the rayon
 /// pool the calling thread works in, if it is large enough to share; else 1.
 /// A thread outside any pool (such as `main`) keeps its products: handing
@@ -680,6 +701,28 @@ mod tests {
             let expected = reference(0.5, &a, &b, 1.0, &start);
             assert!(split.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));
         }
+    }
+
+    #[test]
+    fn pairs_run_side_by_side_only_on_a_pool_and_only_when_large() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let threads = |work: usize| {
+            let (first, second) = pair(work, rayon::current_thread_index, rayon::current_thread_index);
+            (first.is_some(), second.is_some())
+        };
+        // Outside a pool both halves run on the caller; on a pool, a large
+        // pair's second half is offered to the other thread (it may still run
+        // on the first, if the other is late), a small one's is not.
+        assert_eq!(threads(SPLIT_MIN), (false, false));
+        assert_eq!(pool.install(|| pair(1, || 1, || 2)), (1, 2));
+        assert_eq!(pool.install(|| pair(SPLIT_MIN, || 1, || 2)), (1, 2));
+        let small = pool.install(|| {
+            let caller = rayon::current_thread_index();
+            let (first, second) =
+                pair(SPLIT_MIN - 1, rayon::current_thread_index, rayon::current_thread_index);
+            (caller == first, caller == second)
+        });
+        assert_eq!(small, (true, true));
     }
 
     #[test]
