@@ -326,11 +326,11 @@ impl WithSimd for Blocked<'_, '_, '_> {
         }
         let nr = NV * S::F32_LANES;
         let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(nr));
-        // Equal passes over k: 784 = 4 × 196 rather than 3 × 256 + 16. A c
-        // one panel wide (such as (W·xᵀ)ᵀ at batch 32) takes k in one pass:
-        // its b panel is read by every tile from L2 either way, and each
-        // further pass would load and store all of c again.
-        let passes = if n_panels == 1 { 1 } else { k.div_ceil(KC) };
+        // Equal passes over k: 784 = 4 × 196 rather than 3 × 256 + 16. Also
+        // for a c one panel wide, such as (W·xᵀ)ᵀ at batch 32, whose passes
+        // each load and store c again: its b panel then stays in L1 (9 % faster
+        // at 32 × 992 × 100 than in one pass reading it from L2).
+        let passes = k.div_ceil(KC);
         let kc_max = k.div_ceil(passes);
         // On one thread, each b panel is packed just before its tiles, into
         // one panel's buffer that stays in L1: writing the whole packed b
