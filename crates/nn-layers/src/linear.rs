@@ -158,7 +158,7 @@ impl<F: Float> Linear<F> {
         Ok((x, d))
     }
 
-    /// The parameter gradients (see [`parameter_gradients`]).
+    /// The parameter gradients, checked operands first (see `parameter_gradients`).
     fn set_or_add_parameter_gradients(
         &mut self,
         input: ArrayViewD<'_, F>,
