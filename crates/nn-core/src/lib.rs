@@ -14,6 +14,7 @@ pub mod linalg;
 mod loss;
 mod module;
 mod param;
+pub mod pool;
 pub mod tensor;
 
 pub use error::{Dims, ShapeError};

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use ndarray::{ArrayD, ArrayViewD};
-use nn_core::{Float, Module, ShapeError, tensor};
+use nn_core::{Float, Module, ShapeError, pool, tensor};
 
 use crate::check;
 use crate::slices::{contiguous, contiguous_mut};
@@ -73,7 +73,7 @@ impl<F: Float> Module<F> for ReLU<F> {
         tensor::ensure_shape(&mut self.output, input.shape());
         let input = input.as_standard_layout();
         let (x, y) = (contiguous(&input), contiguous_mut(&mut self.output));
-        pulp::Arch::new().dispatch(|| rectify(x, y));
+        pool::in_halves(y, |at, y| pulp::Arch::new().dispatch(|| rectify(&x[at..][..y.len()], y)));
         Ok(&self.output)
     }
 
@@ -104,7 +104,10 @@ impl<F: Float> Module<F> for ReLU<F> {
         tensor::ensure_shape(&mut self.grad_input, input.shape());
         let (input, delta) = (input.as_standard_layout(), delta.as_standard_layout());
         let (x, d, g) = (contiguous(&input), contiguous(&delta), contiguous_mut(&mut self.grad_input));
-        pulp::Arch::new().dispatch(|| pass_where_positive(x, d, g));
+        pool::in_halves(g, |at, g| {
+            let part = at..at + g.len();
+            pulp::Arch::new().dispatch(|| pass_where_positive(&x[part.clone()], &d[part], g));
+        });
         Ok(&self.grad_input)
     }
 

@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::str::FromStr;
 
 use ndarray::{ArrayBase, ArrayD, ArrayViewD, Data, IxDyn, Zip};
-use nn_core::{Float, Module, Parameter, ParameterMut};
+use nn_core::{Float, Module, Parameter, ParameterMut, pool};
 
 use crate::{Adam, Momentum, NonFinite, Sgd, TrainError};
 
@@ -285,24 +285,10 @@ fn apply4<F: Float>(
     }
 }
 
-/// Parameters of at least this many values have their checked step shared
-/// with the other threads of the rayon pool the caller runs in (as `nn train
-/// --threads 2` installs one): W4's weights (0.8 M and 1 M values) stream
-/// from memory, and two cores move them faster than one. The passes are
-/// element by element, so the results are the same bit for bit.
-const SHARE_MIN: usize = 1 << 18;
-
-/// Whether a pass over `len` values is split in two halves over the pool:
-/// large enough, and called from a pool of several threads (a thread outside
-/// any pool keeps its work: handing it to a pool from outside allocates).
-fn shared(len: usize) -> bool {
-    len >= SHARE_MIN && rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
-}
-
 /// `check` over `0..len`, or over its two halves on the pool when
-/// [`shared`]; true if every part is.
+/// [`pool::shares`]; true if every part is.
 fn in_halves(len: usize, check: impl Fn(Range<usize>) -> bool + Sync) -> bool {
-    if !shared(len) {
+    if !pool::shares(len) {
         return check(0..len);
     }
     let mid = len / 2;
@@ -378,7 +364,7 @@ pub(crate) fn apply_stateless<F: Float>(
         && let (Some(w), Some(g)) = (p.value.as_slice_memory_order_mut(), p.grad.as_slice_memory_order_mut())
     {
         let run = |w: &mut [F], g: &mut [F]| pulp::Arch::new().dispatch(move || apply2(w, g, update));
-        if shared(w.len()) {
+        if pool::shares(w.len()) {
             let mid = w.len() / 2;
             let ((w1, w2), (g1, g2)) = (w.split_at_mut(mid), g.split_at_mut(mid));
             rayon::join(|| run(w1, g1), || run(w2, g2));
@@ -411,7 +397,7 @@ pub(crate) fn apply_with_state<F: Float>(
         let run = |w: &mut [F], s: &mut [F], g: &mut [F]| {
             pulp::Arch::new().dispatch(move || apply3(w, s, g, update))
         };
-        if shared(w.len()) {
+        if pool::shares(w.len()) {
             let mid = w.len() / 2;
             let ((w1, w2), (s1, s2), (g1, g2)) =
                 (w.split_at_mut(mid), s.split_at_mut(mid), g.split_at_mut(mid));
@@ -448,7 +434,7 @@ pub(crate) fn apply_with_states<F: Float>(
         let run = |w: &mut [F], a: &mut [F], b: &mut [F], g: &mut [F]| {
             pulp::Arch::new().dispatch(move || apply4(w, a, b, g, update));
         };
-        if shared(w.len()) {
+        if pool::shares(w.len()) {
             let mid = w.len() / 2;
             let ((w1, w2), (a1, a2)) = (w.split_at_mut(mid), a.split_at_mut(mid));
             let ((b1, b2), (g1, g2)) = (b.split_at_mut(mid), g.split_at_mut(mid));
@@ -788,7 +774,7 @@ mod tests {
     #[test]
     fn large_parameters_shared_with_a_pool_step_bit_for_bit_as_alone() {
         // Long enough to be split in halves inside a pool of two threads.
-        let n = SHARE_MIN + 37;
+        let n = nn_core::pool::SHARE_MIN + 37;
         let values: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
         let grads = |k: usize| -> Vec<f64> { (0..n).map(|i| ((i * (k + 2)) as f64 * 0.013).cos()).collect() };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();

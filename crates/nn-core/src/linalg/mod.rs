@@ -124,14 +124,18 @@ impl Gemm for f32 {
             return general_mat_mul(alpha, a, b, beta, c);
         };
         let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }.oriented();
-        product(Kernel::Best, p, pool_threads(m * n * k));
+        let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
+        product(Kernel::Best, p, threads);
     }
 }
 
-/// Multiply-adds (m·n·k) from which a product is shared with the pool's
+/// Multiply-adds of the register tiles (m·n·k with m and n rounded up to
+/// whole tiles, as computed) from which a product is shared with the pool's
 /// other threads. Measured on 2 cores: W4's products (50 M and more) run
-/// 1.6 times as fast on 2 threads, while W2's 32 × 992 × 100 (3 M) runs slower
-/// shared than alone, its halves too short to pay for the hand-over.
+/// 1.6 times as fast on 2 threads, while W2's 32 × 992 × 100 (3.3 M in
+/// tiles) runs slower shared than alone, its halves too short to pay for
+/// the hand-over. W4's thin products with the 10-row weight (2.6 M, 4.2 M in
+/// tiles) are shared: their padded tiles make them as slow as larger ones.
 const SPLIT_MIN: usize = 1 << 22;
 
 /// Panels (of MR rows or 32 columns) below which a shared product's tiles
