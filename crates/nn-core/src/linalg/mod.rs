@@ -475,21 +475,14 @@ impl WithSimd for Block<'_, '_, '_, '_> {
             // that finishes first takes pieces of the other's half: the two
             // vCPUs of a shared host are seldom equally fast.
             let threads = if half >= 2 * SHARE_GRAIN { threads } else { 1 };
-            let first = Block {
+            let piece = |data, panels| Block {
                 shared,
-                c: MatMut { data: first_c, rs, cs },
-                panels: first,
+                c: MatMut { data, rs, cs },
+                panels,
                 threads,
                 b_panel_buffer: None,
             };
-            let second = Block {
-                shared,
-                c: MatMut { data: second_c, rs, cs },
-                panels: second,
-                threads,
-                b_panel_buffer: None,
-            };
-            rayon::join(|| simd.vectorize(first), || simd.vectorize(second));
+            rayon::join(|| simd.vectorize(piece(first_c, first)), || simd.vectorize(piece(second_c, second)));
             return;
         }
         let mut c = MatMut { data, rs, cs };
