@@ -6,7 +6,7 @@
 //! each, on two threads, by [`jobs`]; [`render`] draws each section's
 //! figures and writes its part of the report; [`report`] assembles REPORT.md.
 //! The analyses beyond the report (k-means with purity and the adjusted Rand
-//! index, PCA) are in [`kmeans`], [`clustering`] and [`pca`].
+//! index, PCA) are in [`kmeans`](mod@kmeans), [`clustering`] and [`pca`].
 
 pub mod clustering;
 pub mod experiments;

@@ -20,7 +20,7 @@ pub struct SymmetricEigen {
 /// Eigenvalues and eigenvectors of the symmetric (n, n) matrix `a` by cyclic
 /// Jacobi rotations: each rotation zeroes one off-diagonal pair, sweeps run
 /// until the off-diagonal part is negligible (relative 1e-24 of the squared
-/// norm) or [`MAX_SWEEPS`] is reached. Only the upper triangle matters in
+/// norm) or `MAX_SWEEPS` sweeps have run. Only the upper triangle matters in
 /// principle; `a` is assumed symmetric.
 ///
 /// ```
