@@ -1,5 +1,7 @@
 //! The transcendental functions of activations and losses over slices: tanh,
-//! the logistic sigmoid, the exponential and the natural logarithm.
+//! the logistic sigmoid, the exponential and the natural logarithm; and the
+//! largest magnitude of a slice, which bounds a fused update (see
+//! [`Module::sgd_check`](crate::Module::sgd_check)).
 //!
 //! For `f32`, glibc's `tanhf` and `expm1f` took 60% of an auto-encoder's
 //! training step: one scalar call per element. Here each `f32` is widened to
@@ -42,9 +44,38 @@ pub trait Elementwise: Sized {
     /// `values[i] = e^values[i]`, in place: +∞ past the type's range, 0 (or a
     /// subnormal) far below it, NaN for NaN.
     fn exp_in_place(values: &mut [Self]);
+
+    /// The largest |value| (0 for an empty slice), or `None` if a value is
+    /// NaN or infinite.
+    fn max_abs(values: &[Self]) -> Option<Self>;
+}
+
+// `max_abs` works on the bit patterns: with the sign bit cleared, a float's
+// bits order as its magnitude does, and NaN and ±∞ have the largest patterns
+// of all. An integer maximum vectorizes where a float one (whose NaN rules
+// forbid reordering) does not.
+
+fn max_abs_f32(values: &[f32]) -> Option<f32> {
+    const MAGNITUDE: u32 = u32::MAX >> 1;
+    let bits =
+        pulp::Arch::new().dispatch(|| values.iter().fold(0, |m: u32, v| m.max(v.to_bits() & MAGNITUDE)));
+    let largest = f32::from_bits(bits);
+    largest.is_finite().then_some(largest)
+}
+
+fn max_abs_f64(values: &[f64]) -> Option<f64> {
+    const MAGNITUDE: u64 = u64::MAX >> 1;
+    let bits =
+        pulp::Arch::new().dispatch(|| values.iter().fold(0, |m: u64, v| m.max(v.to_bits() & MAGNITUDE)));
+    let largest = f64::from_bits(bits);
+    largest.is_finite().then_some(largest)
 }
 
 impl Elementwise for f64 {
+    fn max_abs(values: &[f64]) -> Option<f64> {
+        max_abs_f64(values)
+    }
+
     fn tanh_into(input: &[f64], output: &mut [f64]) {
         assert_eq!(input.len(), output.len(), "tanh_into: input and output lengths differ");
         for (y, &x) in output.iter_mut().zip(input) {
@@ -80,6 +111,10 @@ impl Elementwise for f64 {
 }
 
 impl Elementwise for f32 {
+    fn max_abs(values: &[f32]) -> Option<f32> {
+        max_abs_f32(values)
+    }
+
     fn tanh_into(input: &[f32], output: &mut [f32]) {
         assert_eq!(input.len(), output.len(), "tanh_into: input and output lengths differ");
         pulp::Arch::new().dispatch(|| {
@@ -260,6 +295,25 @@ mod tests {
         for (&x, &y) in xs.iter().zip(&ys) {
             let expected = (1.0 / (1.0 + (-f64::from(x)).exp())) as f32;
             assert!(ulps(y, expected) <= 1, "sigmoid({x}) = {y}, correctly rounded {expected}");
+        }
+    }
+
+    #[test]
+    fn max_abs_is_the_largest_magnitude_or_none_for_nan_and_infinity() {
+        assert_eq!(f32::max_abs(&[]), Some(0.0));
+        assert_eq!(f32::max_abs(&[1.5, -3.25, 2.0, -0.0]), Some(3.25));
+        assert_eq!(f64::max_abs(&[1.5, -3.25, 2.0]), Some(3.25));
+        assert_eq!(f32::max_abs(&[f32::MAX, -1.0]), Some(f32::MAX));
+        assert_eq!(f32::max_abs(&[f32::MIN_POSITIVE / 4.0]), Some(f32::MIN_POSITIVE / 4.0));
+        for bad in [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut values = vec![1.0; 1000];
+            values[777] = bad;
+            assert_eq!(f32::max_abs(&values), None, "{bad}");
+            assert_eq!(
+                f64::max_abs(&values.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()),
+                None,
+                "{bad}"
+            );
         }
     }
 

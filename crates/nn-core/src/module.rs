@@ -158,6 +158,67 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
         self.visit_parameters(&mut |p| count += p.value.len());
         count
     }
+
+    /// Whether [`sgd_check`](Module::sgd_check) and
+    /// [`sgd_apply`](Module::sgd_apply) can take a plain gradient-descent
+    /// step inside the backward pass for every parameter of this module.
+    /// By default, only a module without parameters can (it has nothing to
+    /// update); `Linear` can, and containers can when all their modules can.
+    fn supports_fused_sgd(&self) -> bool {
+        self.parameter_count() == 0
+    }
+
+    /// First half of a plain SGD step fused with the backward pass, for a
+    /// module that [`supports_fused_sgd`](Module::supports_fused_sgd):
+    /// computes ∂loss/∂input as [`backward_delta`](Module::backward_delta)
+    /// does when `need_delta` (a container needs it from every module but
+    /// its first), and returns whether it can prove, without writing any
+    /// parameter and without computing the gradients, that every value
+    /// w − `learning_rate`·g will be finite, g being the gradient of this
+    /// batch. `Ok(false)` means "not proven" (a non-finite or huge input,
+    /// delta or parameter, a batch too large to sum in one pass, or a module
+    /// that does not support it): the caller then takes the unfused path,
+    /// which finds and names the exact cause.
+    ///
+    /// The default computes the delta and returns whether the module has no
+    /// parameters.
+    ///
+    /// # Errors
+    /// As [`backward_delta`](Module::backward_delta).
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        let _ = learning_rate;
+        if need_delta {
+            self.backward_delta(input, delta)?;
+        }
+        Ok(self.parameter_count() == 0)
+    }
+
+    /// Second half of a fused SGD step, after an [`sgd_check`](Module::sgd_check)
+    /// that returned `true` for the same `input`, `delta` and `learning_rate`,
+    /// with no other call in between: w ← w − `learning_rate`·g for every
+    /// parameter, bit for bit as [`backward_set_gradient`](Module::backward_set_gradient)
+    /// followed by `w -= learning_rate * g` would give, without storing g;
+    /// the gradients are left at zero. The deltas `sgd_check` computed stay.
+    ///
+    /// The default does nothing (a module without parameters).
+    ///
+    /// # Errors
+    /// As [`backward_update_gradient`](Module::backward_update_gradient).
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        let _ = (input, delta, learning_rate);
+        Ok(())
+    }
 }
 
 impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
@@ -222,6 +283,26 @@ impl<F: Float, M: Module<F> + ?Sized> Module<F> for Box<M> {
     }
     fn parameter_count(&self) -> usize {
         (**self).parameter_count()
+    }
+    fn supports_fused_sgd(&self) -> bool {
+        (**self).supports_fused_sgd()
+    }
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        (**self).sgd_check(input, delta, learning_rate, need_delta)
+    }
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        (**self).sgd_apply(input, delta, learning_rate)
     }
     fn first_non_finite_output(&self) -> Option<String> {
         (**self).first_non_finite_output()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Ix1, Ix2, Zip};
 use nn_core::linalg::{self, matmul_into};
 use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
 use rand::Rng;
@@ -38,6 +38,16 @@ pub struct Linear<F: Float = f32> {
     // Reused while the batch size holds.
     output: ArrayD<F>,
     grad_input: ArrayD<F>,
+    // For the fused SGD step (`sgd_check`, `sgd_apply`): an upper bound of
+    // |w| over the weight, raised by each fused step by as much as it may
+    // have moved a value, so that the next one can prove its update finite
+    // without reading the weight; `None` after any other write to it.
+    weight_bound: Option<F>,
+    // The bound `sgd_check` proved for the weight after the step it checked.
+    checked_bound: Option<F>,
+    // Whether both gradients are known to be zero, so that a fused step,
+    // which leaves them at zero, need not write them.
+    gradients_zero: bool,
 }
 
 impl<F: Float> Linear<F> {
@@ -96,9 +106,12 @@ impl<F: Float> Linear<F> {
             grad_weight: tensor::aligned_zeros(weight.raw_dim()),
             grad_bias: Array1::zeros(bias.raw_dim()),
             weight: tensor::aligned(weight),
-            bias,
+            bias: tensor::aligned(bias),
             output: tensor::empty(),
             grad_input: tensor::empty(),
+            weight_bound: None,
+            checked_bound: None,
+            gradients_zero: true,
         }
     }
 
@@ -166,6 +179,7 @@ impl<F: Float> Linear<F> {
         accumulate: bool,
     ) -> Result<(), ShapeError> {
         let (x, d) = self.backward_operands(input, delta)?;
+        self.gradients_zero = false;
         parameter_gradients(&mut self.grad_weight, &mut self.grad_bias, x, d, accumulate);
         Ok(())
     }
@@ -182,6 +196,7 @@ impl<F: Float> Linear<F> {
         let (x, d) = self.backward_operands(input, delta)?;
         let work = x.len() * self.out_features();
         tensor::ensure_shape(&mut self.grad_input, x.shape());
+        self.gradients_zero = false;
         let Self { weight, grad_weight, grad_bias, grad_input, .. } = self;
         let g = grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
         linalg::pair(
@@ -209,6 +224,32 @@ fn parameter_gradients<F: Float>(
         grad_bias.fill(F::zero());
     }
     add_column_sums(grad_bias, d);
+}
+
+/// An upper bound of every |w − lr·g| after a gradient-descent step whose
+/// gradient sums `batch` products of values of magnitude at most
+/// `max_delta` and `max_input`, from values of magnitude at most `max_value`;
+/// `None` unless it is at most half the type's largest value, which then
+/// proves every updated value finite. Computed in f64, where these products
+/// cannot overflow; the margin of 1/1000 covers the rounding of the sum (at
+/// most 256 terms: under 2·10⁻⁵ relative), of lr·g and of the subtraction.
+fn step_bound<F: Float>(
+    max_value: f64,
+    learning_rate: F,
+    batch: usize,
+    max_delta: F,
+    max_input: F,
+) -> Option<f64> {
+    let moved = learning_rate.as_f64().abs() * batch as f64 * max_delta.as_f64() * max_input.as_f64();
+    let bound = (max_value + moved) * (1.0 + 1e-3);
+    (bound <= F::max_value().as_f64() / 2.0).then_some(bound)
+}
+
+/// A view's values as one slice, if it is contiguous in memory with
+/// non-negative strides (the layouts whose products `sums_in_one_pass`
+/// speaks for).
+fn plain_slice<'v, F: Float>(view: &ArrayView2<'v, F>) -> Option<&'v [F]> {
+    if view.strides().iter().all(|&s| s >= 0) { view.to_slice_memory_order() } else { None }
 }
 
 /// grad_input ← delta·W.
@@ -328,6 +369,10 @@ impl<F: Float> Module<F> for Linear<F> {
     }
 
     fn visit_parameters_mut(&mut self, visitor: &mut dyn FnMut(ParameterMut<'_, F>)) {
+        // The visitor may write anything: forget what was known.
+        self.weight_bound = None;
+        self.checked_bound = None;
+        self.gradients_zero = false;
         visitor(ParameterMut {
             name: ParamName::leaf("weight"),
             value: self.weight.view_mut().into_dyn(),
@@ -338,6 +383,100 @@ impl<F: Float> Module<F> for Linear<F> {
             value: self.bias.view_mut().into_dyn(),
             grad: self.grad_bias.view_mut().into_dyn(),
         });
+    }
+
+    fn zero_grad(&mut self) {
+        self.grad_weight.fill(F::zero());
+        self.grad_bias.fill(F::zero());
+        self.gradients_zero = true;
+    }
+
+    /// True for `f32`, whose products can take the step inside the weight
+    /// gradient's product exactly (see [`linalg::Gemm::sums_in_one_pass`]).
+    fn supports_fused_sgd(&self) -> bool {
+        F::sums_in_one_pass(1)
+    }
+
+    /// Proves w − lr·g finite for the weight and the bias from the largest
+    /// magnitudes of the input, the delta, the bias and the weight (the
+    /// weight's from the bound the last fused step left, when it is known,
+    /// else by reading it): |g| ≤ batch · max|delta| · max|input|. Then, if
+    /// `need_delta`, computes grad_input = delta·W. `Ok(false)`, with nothing
+    /// computed, for a non-finite value, a bound over half the type's range,
+    /// a batch over 256 (`f32` products sum it in more than one pass) or
+    /// operands not contiguous in memory.
+    ///
+    /// # Errors
+    /// [`ShapeError::Input`] if `input` is not (batch, in_features),
+    /// [`ShapeError::Delta`] if `delta` is not (batch, out_features).
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        let (x, d) = self.backward_operands(input, delta)?;
+        self.checked_bound = None;
+        let batch = x.nrows();
+        if !F::sums_in_one_pass(batch) {
+            return Ok(false);
+        }
+        let (Some(max_input), Some(max_delta)) =
+            (plain_slice(&x).and_then(F::max_abs), plain_slice(&d).and_then(F::max_abs))
+        else {
+            return Ok(false);
+        };
+        let bound = |max_value: Option<F>| {
+            max_value.and_then(|m| step_bound(m.as_f64(), learning_rate, batch, max_delta, max_input))
+        };
+        let Some(max_bias) = self.bias.as_slice_memory_order().and_then(F::max_abs) else {
+            return Ok(false);
+        };
+        // The bias gradient sums `batch` deltas: a product with inputs of 1.
+        if step_bound(max_bias.as_f64(), learning_rate, batch, max_delta, F::one()).is_none() {
+            return Ok(false);
+        }
+        let weight = self.weight.as_slice_memory_order().expect("the weight is kept in standard layout");
+        // A kept bound only grows; when it no longer proves the step, the
+        // weight's own largest value may.
+        let Some(weight_bound) = bound(self.weight_bound).or_else(|| bound(F::max_abs(weight))) else {
+            return Ok(false);
+        };
+        if need_delta {
+            tensor::ensure_shape(&mut self.grad_input, x.shape());
+            let g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
+            input_gradient(g, &self.weight, d);
+        }
+        self.checked_bound = Some(F::of_f64(weight_bound));
+        Ok(true)
+    }
+
+    /// weight ← weight − lr·deltaᵀ·x as one product into the weight (α = −lr,
+    /// β = 1), and bias ← bias − lr·(the column sums of delta): bit for bit
+    /// what storing the gradients and subtracting lr times them gives.
+    ///
+    /// # Errors
+    /// As [`sgd_check`](Module::sgd_check).
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        let (x, d) = self.backward_operands(input, delta)?;
+        matmul_into(-learning_rate, &d.t(), &x, F::one(), &mut self.weight.view_mut());
+        self.grad_bias.fill(F::zero());
+        add_column_sums(&mut self.grad_bias, d);
+        Zip::from(&mut self.bias).and(&self.grad_bias).for_each(|b, &g| *b -= learning_rate * g);
+        self.grad_bias.fill(F::zero());
+        if !self.gradients_zero {
+            self.grad_weight.fill(F::zero());
+            self.gradients_zero = true;
+        }
+        // Without a check just before (a caller's mistake) the bound is unknown.
+        self.weight_bound = self.checked_bound.take();
+        Ok(())
     }
 }
 
@@ -401,6 +540,91 @@ mod tests {
         layer.update_parameters(0.5);
         assert_close(&layer.weight().clone().into_dyn(), &[0.5, 3.0, -1.0, 1.0, 1.5, 3.5]);
         assert_close(&layer.bias().clone().into_dyn(), &[0.0, -1.0, -2.5]);
+    }
+
+    /// A layer and a batch of f32 values in [−1, 1): input (batch, 37), delta (batch, 23).
+    fn fused_case(batch: usize) -> (Linear<f32>, ArrayD<f32>, ArrayD<f32>) {
+        let mut rng = gradcheck::seeded(batch as u64);
+        let layer = Linear::<f32>::new(37, 23, &mut rng);
+        let x = gradcheck::uniform(&[batch, 37], -1.0..1.0, &mut rng).mapv(|v| v as f32);
+        let d = gradcheck::uniform(&[batch, 23], -1.0..1.0, &mut rng).mapv(|v| v as f32);
+        (layer, x, d)
+    }
+
+    fn bits(values: impl IntoIterator<Item = f32>) -> Vec<u32> {
+        values.into_iter().map(f32::to_bits).collect()
+    }
+
+    #[test]
+    fn a_fused_step_is_the_gradient_then_the_step_bit_for_bit() {
+        let learning_rate = 0.3_f32;
+        for batch in [1, 19, 256] {
+            let (mut fused, x, d) = fused_case(batch);
+            let mut plain = fused.clone();
+            for step in 0..3 {
+                assert!(fused.sgd_check(x.view(), d.view(), learning_rate, true).unwrap(), "batch {batch}");
+                let expected = plain.backward_delta(x.view(), d.view()).unwrap();
+                assert_eq!(bits(fused.grad_input.iter().copied()), bits(expected.iter().copied()));
+                fused.sgd_apply(x.view(), d.view(), learning_rate).unwrap();
+                plain.backward_set_gradient(x.view(), d.view()).unwrap();
+                plain.update_parameters(learning_rate);
+                assert_eq!(
+                    bits(fused.weight.iter().copied()),
+                    bits(plain.weight.iter().copied()),
+                    "step {step}"
+                );
+                assert_eq!(bits(fused.bias.iter().copied()), bits(plain.bias.iter().copied()), "step {step}");
+                assert!(fused.grad_weight.iter().chain(&fused.grad_bias).all(|&g| g.to_bits() == 0));
+                let largest = fused.weight.iter().fold(0.0_f32, |m, w| m.max(w.abs()));
+                assert!(fused.weight_bound.is_some_and(|b| b >= largest), "the kept bound bounds the weight");
+            }
+        }
+    }
+
+    #[test]
+    fn sgd_check_proves_only_what_it_can() {
+        let (mut layer, x, d) = fused_case(8);
+        let before = layer.clone();
+        let lr = 0.1_f32;
+        let mut nan_input = x.clone();
+        nan_input[[3, 5]] = f32::NAN;
+        let mut infinite_delta = d.clone();
+        infinite_delta[[0, 0]] = f32::NEG_INFINITY;
+        let spread = ndarray::concatenate(ndarray::Axis(0), &[x.view(), x.view()]).unwrap();
+        let every_other_row = spread.slice(ndarray::s![..;2, ..]).into_dyn();
+        assert!(!layer.sgd_check(nan_input.view(), d.view(), lr, true).unwrap());
+        assert!(!layer.sgd_check(x.view(), infinite_delta.view(), lr, true).unwrap());
+        assert!(!layer.sgd_check(x.view(), d.view(), 1e38, true).unwrap(), "an update past half the range");
+        assert!(!layer.sgd_check(every_other_row.view(), d.view(), lr, true).unwrap(), "not contiguous");
+        let (mut wide, x_wide, d_wide) = fused_case(257);
+        assert!(!wide.sgd_check(x_wide.view(), d_wide.view(), lr, true).unwrap(), "over one pass");
+        // Nothing was computed or written by the refusals.
+        assert!(layer.grad_input.is_empty());
+        assert_eq!(bits(layer.weight.iter().copied()), bits(before.weight.iter().copied()));
+        assert!(layer.sgd_check(x.view(), d.view(), lr, true).unwrap());
+
+        // A non-finite weight, written through the visitor, is found by reading the weight.
+        layer.sgd_apply(x.view(), d.view(), lr).unwrap();
+        assert!(layer.weight_bound.is_some());
+        layer.visit_parameters_mut(&mut |mut p| {
+            if p.name.leaf_name() == "weight" {
+                p.value[[2, 2]] = f32::INFINITY;
+            }
+        });
+        assert!(layer.weight_bound.is_none(), "a visitor's writes forget the bound");
+        assert!(!layer.sgd_check(x.view(), d.view(), lr, true).unwrap());
+        assert!(!Linear::<f64>::new(2, 2, &mut gradcheck::seeded(1)).supports_fused_sgd());
+        assert!(layer.supports_fused_sgd());
+    }
+
+    #[test]
+    fn a_fused_step_zeroes_gradients_left_by_an_earlier_backward() {
+        let (mut layer, x, d) = fused_case(4);
+        layer.backward_update_gradient(x.view(), d.view()).unwrap();
+        assert!(layer.grad_weight.iter().any(|&g| g != 0.0));
+        assert!(layer.sgd_check(x.view(), d.view(), 0.1, false).unwrap());
+        layer.sgd_apply(x.view(), d.view(), 0.1).unwrap();
+        assert!(layer.grad_weight.iter().chain(&layer.grad_bias).all(|&g| g.to_bits() == 0));
     }
 
     #[test]

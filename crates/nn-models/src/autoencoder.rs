@@ -181,6 +181,44 @@ impl<F: Float> Module<F> for AutoEncoder<F> {
         self.decoder.update_parameters(gradient_step);
     }
 
+    fn supports_fused_sgd(&self) -> bool {
+        self.encoder.supports_fused_sgd() && self.decoder.supports_fused_sgd()
+    }
+
+    /// The decoder's check (with its delta, which the encoder needs), then the encoder's.
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        let decoder_proved = self
+            .decoder
+            .sgd_check(self.encoder.output().view(), delta, learning_rate, true)
+            .map_err(|e| rename(e, "the decoder"))?;
+        if !decoder_proved {
+            return Ok(false);
+        }
+        self.encoder
+            .sgd_check(input, self.decoder.grad_input().view(), learning_rate, need_delta)
+            .map_err(|e| rename(e, "the encoder"))
+    }
+
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        self.decoder
+            .sgd_apply(self.encoder.output().view(), delta, learning_rate)
+            .map_err(|e| rename(e, "the decoder"))?;
+        self.encoder
+            .sgd_apply(input, self.decoder.grad_input().view(), learning_rate)
+            .map_err(|e| rename(e, "the encoder"))
+    }
+
     fn first_non_finite_output(&self) -> Option<String> {
         let encoder = self.encoder.first_non_finite_output().map(|l| format!("encoder {l}"));
         encoder.or_else(|| self.decoder.first_non_finite_output().map(|l| format!("decoder {l}")))

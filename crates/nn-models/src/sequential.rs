@@ -258,6 +258,38 @@ impl<F: Float> Module<F> for Sequential<F> {
         self.modules.iter_mut().for_each(|m| m.update_parameters(gradient_step));
     }
 
+    fn supports_fused_sgd(&self) -> bool {
+        self.modules.iter().all(|m| m.supports_fused_sgd())
+    }
+
+    /// Walks the chain backwards as [`backward_set_gradient`](Module::backward_set_gradient)
+    /// does, each module checking its step and computing the delta the module
+    /// before it needs (the first module's too with `need_delta`); stops at
+    /// the first module that cannot prove its step finite.
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        self.walk_back(input, delta, |index, current, x, d| {
+            current.sgd_check(x, d, learning_rate, index > 0 || need_delta)
+        })
+    }
+
+    /// Every module's step, with the inputs of the forward pass and the
+    /// deltas of the check.
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        self.walk_back(input, delta, |_, current, x, d| current.sgd_apply(x, d, learning_rate).map(|()| true))
+            .map(|_| ())
+    }
+
     fn first_non_finite_output(&self) -> Option<String> {
         self.modules
             .iter()
@@ -289,11 +321,40 @@ impl<F: Float> Sequential<F> {
         delta: ArrayViewD<'_, F>,
         pass: Pass,
     ) -> Result<(), ShapeError> {
+        self.walk_back(input, delta, |index, current, x, d| {
+            match pass {
+                Pass::Parameters if index == 0 => current.backward_update_gradient(x, d),
+                Pass::Parameters | Pass::Both => current.backward(x, d).map(|_| ()),
+                Pass::Delta => current.backward_delta(x, d).map(|_| ()),
+                Pass::SetParameters if index == 0 => current.backward_set_gradient(x, d),
+                Pass::SetParameters | Pass::SetBoth => current.backward_set(x, d).map(|_| ()),
+            }
+            .map(|()| true)
+        })
+        .map(|_| ())
+    }
+
+    /// Calls `visit` on each module from the last to the first with its
+    /// index, its input (the previous module's output, or `input`) and its
+    /// delta (the next module's `grad_input`, or `delta`), until `visit`
+    /// returns false; returns whether every call returned true. An empty
+    /// chain passes `delta` on as its `grad_input`. Errors name the module.
+    fn walk_back(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        mut visit: impl FnMut(
+            usize,
+            &mut dyn Module<F>,
+            ArrayViewD<'_, F>,
+            ArrayViewD<'_, F>,
+        ) -> Result<bool, ShapeError>,
+    ) -> Result<bool, ShapeError> {
         let Some(last) = self.modules.len().checked_sub(1) else {
             tensor::check_delta(self, input.shape(), &delta)?;
             tensor::ensure_shape(&mut self.identity_grad, delta.shape());
             self.identity_grad.assign(&delta);
-            return Ok(());
+            return Ok(true);
         };
         for index in (0..=last).rev() {
             let (before, rest) = self.modules.split_at_mut(index);
@@ -306,19 +367,16 @@ impl<F: Float> Sequential<F> {
                 None => delta.view(),
                 Some(next) => next.grad_input().view(),
             };
-            let result = match pass {
-                Pass::Parameters if index == 0 => current.backward_update_gradient(x, d),
-                Pass::Parameters | Pass::Both => current.backward(x, d).map(|_| ()),
-                Pass::Delta => current.backward_delta(x, d).map(|_| ()),
-                Pass::SetParameters if index == 0 => current.backward_set_gradient(x, d),
-                Pass::SetParameters | Pass::SetBoth => current.backward_set(x, d).map(|_| ()),
-            };
-            if let Err(source) = result {
-                let shape_before = self.shape_before(index, &input);
-                return Err(self.chain_error(index, source, &shape_before));
+            match visit(index, &mut **current, x, d) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(source) => {
+                    let shape_before = self.shape_before(index, &input);
+                    return Err(self.chain_error(index, source, &shape_before));
+                }
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

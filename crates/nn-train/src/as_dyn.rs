@@ -81,4 +81,24 @@ impl<F: Float, N: Module<F> + ?Sized> Module<F> for AsDyn<'_, N> {
     fn parameter_count(&self) -> usize {
         self.0.parameter_count()
     }
+    fn supports_fused_sgd(&self) -> bool {
+        self.0.supports_fused_sgd()
+    }
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        self.0.sgd_check(input, delta, learning_rate, need_delta)
+    }
+    fn sgd_apply(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        self.0.sgd_apply(input, delta, learning_rate)
+    }
 }

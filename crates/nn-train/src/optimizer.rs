@@ -51,6 +51,20 @@ pub trait Optimizer<F: Float>: fmt::Display + fmt::Debug + Send {
         step_with_undo(self, module, undo)
     }
 
+    /// For plain gradient descent (w ← w − lr·g, no state), the learning
+    /// rate: a training step may then take the update inside the backward
+    /// pass ([`Module::sgd_check`], [`Module::sgd_apply`]), bit for bit the
+    /// same as [`checked_step`](Optimizer::checked_step) without storing the
+    /// gradients, and call [`record_fused_step`](Optimizer::record_fused_step).
+    /// `None`, the default, for any other rule.
+    fn fused_learning_rate(&self) -> Option<f64> {
+        None
+    }
+
+    /// Counts a step taken inside the backward pass (see
+    /// [`fused_learning_rate`](Optimizer::fused_learning_rate)).
+    fn record_fused_step(&mut self) {}
+
     /// The learning rate in use.
     fn learning_rate(&self) -> f64;
 

@@ -55,6 +55,14 @@ impl<F: Float> Optimizer<F> for Sgd {
         Ok(())
     }
 
+    fn fused_learning_rate(&self) -> Option<f64> {
+        Some(self.learning_rate)
+    }
+
+    fn record_fused_step(&mut self) {
+        self.steps += 1;
+    }
+
     fn learning_rate(&self) -> f64 {
         self.learning_rate
     }

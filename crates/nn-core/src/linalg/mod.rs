@@ -58,6 +58,17 @@ pub trait Gemm: Sized {
         beta: Self,
         c: &mut ArrayViewMut2<'_, Self>,
     );
+
+    /// Whether [`matmul_into`] with this `k`, β = 1 and operands contiguous
+    /// in memory with non-negative strides rounds each element of c as
+    /// c + fl(α·s), where s is the sum over k that the same product with
+    /// α = 1 and β = 0 stores. A gradient-descent step taken inside the
+    /// product (α = −lr, c the weight) then equals, bit for bit, storing the
+    /// gradient first and subtracting lr times it.
+    ///
+    /// True for `f32` when k fits in one pass over c (k ≤ 256); false for
+    /// `f64`, whose products (ndarray's `general_mat_mul`) make no such promise.
+    fn sums_in_one_pass(k: usize) -> bool;
 }
 
 /// c ← α·a·b + β·c, with a (m, k), b (k, n) and c (m, n), in any memory layout
@@ -104,6 +115,10 @@ impl Gemm for f64 {
     ) {
         general_mat_mul(alpha, a, b, beta, c);
     }
+
+    fn sums_in_one_pass(_k: usize) -> bool {
+        false
+    }
 }
 
 impl Gemm for f32 {
@@ -126,6 +141,13 @@ impl Gemm for f32 {
         let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }.oriented();
         let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
         product(Kernel::Best, p, threads);
+    }
+
+    /// One pass holds each tile's whole sum in registers; its store then
+    /// computes fl(α·s) and adds c (see `tile::store`), as a separate
+    /// gradient-descent step computes w − fl(lr·g).
+    fn sums_in_one_pass(k: usize) -> bool {
+        k <= KC
     }
 }
 
@@ -699,6 +721,41 @@ mod tests {
             let expected = reference(0.5, &a, &b, 1.0, &start);
             assert!(split.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));
         }
+    }
+
+    #[test]
+    fn a_step_inside_the_product_equals_the_gradient_then_the_step_bit_for_bit() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let learning_rate = 0.0375_f32;
+        // A weight gradient deltaᵀ·x with batch k: thin ones (computed
+        // transposed), edges that are not whole tiles, one large enough to
+        // split on the pool, and k at the one-pass limit.
+        for (m, k, n) in [(10, 32, 100), (3, 50, 40), (40, 7, 1), (33, 200, 70), (130, 256, 333), (1, 1, 1)] {
+            assert!(f32::sums_in_one_pass(k));
+            let delta = matrix(k, m, 11, false);
+            let x = matrix(k, n, 12, false);
+            let weight = matrix(m, n, 13, false);
+            let mut gradient = Array2::from_elem((m, n), f32::NAN);
+            matmul_into(1.0, &delta.t(), &x.view(), 0.0, &mut gradient.view_mut());
+            let stepped = &weight - &gradient.mapv(|g| learning_rate * g);
+            for on_pool in [false, true] {
+                let mut fused = weight.clone();
+                let step = |w: &mut Array2<f32>| {
+                    matmul_into(-learning_rate, &delta.t(), &x.view(), 1.0, &mut w.view_mut())
+                };
+                if on_pool {
+                    pool.install(|| step(&mut fused))
+                } else {
+                    step(&mut fused)
+                }
+                assert!(
+                    fused.iter().zip(&stepped).all(|(f, s)| f.to_bits() == s.to_bits()),
+                    "{m}×{k}×{n}, on a pool: {on_pool}"
+                );
+            }
+        }
+        assert!(!f32::sums_in_one_pass(KC + 1));
+        assert!(!f64::sums_in_one_pass(1));
     }
 
     #[test]
