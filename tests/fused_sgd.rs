@@ -1,7 +1,7 @@
 //! Plain SGD taken inside the backward pass (`Module::sgd_check` and
 //! `sgd_apply`, which the training step uses for `Sgd`) gives, bit for bit,
 //! the losses and parameters of the unfused step (gradients stored, checked,
-//! then w − lr·g), on chains and auto-encoders, at batch sizes up to the
+//! then w − lr·g), on chains (with a Conv1D too) and auto-encoders, at batch sizes up to the
 //! one-pass limit and past it (where the step falls back to the unfused one);
 //! leaves the gradients at zero; and on a step it cannot prove finite falls
 //! back to the unfused step, whose error and untouched parameters it then
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{Array2, ArrayD};
 use nn::core::{Float, Loss, Module};
-use nn::layers::{Linear, ReLU, Sigmoid, TanH};
+use nn::layers::{Conv1D, Flatten, Linear, MaxPool1D, ReLU, Sigmoid, TanH, Unflatten};
 use nn::losses::{BCELoss, LogSoftmaxCrossEntropy};
 use nn::models::{AutoEncoder, Sequential};
 use nn::train::{NonFinite, Optim, Optimizer, Sgd, TrainError};
@@ -82,6 +82,21 @@ fn classifier(seed: u64) -> Sequential<f32> {
         .add(Linear::new(40, 10, &mut rng))
 }
 
+/// The report's convolutional network, from 64 inputs: Conv1D stores its
+/// gradients and checks them exactly, the Linear layers take the step inside
+/// their products.
+fn convolutional(seed: u64) -> Sequential<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Unflatten::new(64, 1))
+        .add(Conv1D::new(3, 1, 32, 1, &mut rng))
+        .add(MaxPool1D::new(2, 2))
+        .add(Flatten::new())
+        .add(Linear::new(992, 100, &mut rng))
+        .add(ReLU::new())
+        .add(Linear::new(100, 10, &mut rng))
+}
+
 fn autoencoder(seed: u64) -> AutoEncoder<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     let encoder = Sequential::new().add(Linear::new(64, 30, &mut rng)).add(TanH::new());
@@ -140,6 +155,8 @@ fn fused_steps_equal_unfused_steps_bit_for_bit() {
         let batches: Vec<_> = (0..6).map(|s| (inputs(batch, s) / 16.0, one_hot(batch))).collect();
         let fused = same_training(|| classifier(1), LogSoftmaxCrossEntropy::new, &batches, 0.05);
         assert_eq!(fused, batches.len(), "batch {batch}: every step fused");
+        let fused = same_training(|| convolutional(7), LogSoftmaxCrossEntropy::new, &batches, 0.05);
+        assert_eq!(fused, batches.len(), "batch {batch}: every convolutional step fused");
         let images: Vec<_> = batches.iter().map(|(x, _)| (x.clone(), x.clone())).collect();
         let fused = same_training(|| autoencoder(2), BCELoss::new, &images, 0.5);
         assert_eq!(fused, images.len(), "batch {batch}: every auto-encoder step fused");

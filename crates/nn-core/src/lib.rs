@@ -15,6 +15,7 @@ mod loss;
 mod module;
 mod param;
 pub mod pool;
+pub mod stored_step;
 pub mod tensor;
 
 pub use error::{Dims, ShapeError};

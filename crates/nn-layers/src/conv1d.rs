@@ -4,7 +4,9 @@ use std::fmt;
 
 use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix1, Ix2, Ix3};
 use nn_core::linalg::matmul_into;
-use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, tensor};
+use nn_core::{
+    Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, stored_step, tensor,
+};
 use rand::Rng;
 
 use crate::bias::add_column_sums;
@@ -450,6 +452,43 @@ impl<F: Float> Module<F> for Conv1D<F> {
             grad: self.grad_bias.view_mut().into_dyn(),
         });
     }
+
+    /// Its kernels are small: the gradients are stored and each step checked
+    /// exactly ([`nn_core::stored_step`]), so that a network holding a
+    /// Conv1D still takes the fused step.
+    fn supports_fused_sgd(&self) -> bool {
+        true
+    }
+
+    /// Stores the gradients (and computes grad_input with `need_delta`), then
+    /// checks every w − lr·g.
+    ///
+    /// # Errors
+    /// As [`backward`](Module::backward).
+    fn sgd_check(
+        &mut self,
+        input: ArrayViewD<'_, F>,
+        delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+        need_delta: bool,
+    ) -> Result<bool, ShapeError> {
+        if need_delta {
+            self.backward_set(input, delta)?;
+        } else {
+            self.backward_set_gradient(input, delta)?;
+        }
+        Ok(stored_step::stored_step_is_finite(self, learning_rate))
+    }
+
+    fn sgd_apply(
+        &mut self,
+        _input: ArrayViewD<'_, F>,
+        _delta: ArrayViewD<'_, F>,
+        learning_rate: F,
+    ) -> Result<(), ShapeError> {
+        stored_step::apply_stored_step(self, learning_rate);
+        Ok(())
+    }
 }
 
 impl<F: Float> fmt::Display for Conv1D<F> {
@@ -604,6 +643,28 @@ mod tests {
         let bound = 1.0 / 3.0;
         assert!(conv.weight().iter().chain(conv.bias()).all(|w| w.abs() < bound));
         assert!(conv.weight().iter().any(|w| w.abs() > 0.3));
+    }
+
+    #[test]
+    fn conv1d_fused_step_is_the_stored_step_and_refuses_non_finite_gradients() {
+        let mut rng = gradcheck::seeded(4);
+        let mut fused = Conv1D::<f64>::new(3, 2, 4, 1, &mut rng);
+        let mut plain = fused.clone();
+        let x = gradcheck::uniform(&[5, 9, 2], -1.0..1.0, &mut rng);
+        let delta = gradcheck::uniform(&[5, 7, 4], -1.0..1.0, &mut rng);
+        assert!(fused.supports_fused_sgd());
+        assert!(fused.sgd_check(x.view(), delta.view(), 0.3, true).unwrap());
+        fused.sgd_apply(x.view(), delta.view(), 0.3).unwrap();
+        let expected_delta = plain.backward_set(x.view(), delta.view()).unwrap().clone();
+        plain.update_parameters(0.3);
+        assert_eq!(fused.grad_input(), &expected_delta);
+        assert_eq!(fused.weight(), plain.weight());
+        assert_eq!(fused.bias(), plain.bias());
+        fused.visit_parameters(&mut |p| assert!(p.grad.iter().all(|&g| g == 0.0), "{} zeroed", p.name));
+
+        let mut bad = delta.clone();
+        bad[[1, 2, 3]] = f64::NAN;
+        assert!(!fused.sgd_check(x.view(), bad.view(), 0.3, false).unwrap());
     }
 
     #[test]
