@@ -46,7 +46,8 @@ pub trait Elementwise: Sized {
     fn exp_in_place(values: &mut [Self]);
 
     /// The largest |value| (0 for an empty slice), or `None` if a value is
-    /// NaN or infinite.
+    /// NaN or infinite. Long slices are read in two halves on a rayon pool
+    /// ([`crate::pool::fold_halves`]).
     fn max_abs(values: &[Self]) -> Option<Self>;
 }
 
@@ -73,7 +74,7 @@ fn max_abs_f64(values: &[f64]) -> Option<f64> {
 
 impl Elementwise for f64 {
     fn max_abs(values: &[f64]) -> Option<f64> {
-        max_abs_f64(values)
+        crate::pool::fold_halves(values, max_abs_f64, |a, b| Some(a?.max(b?)))
     }
 
     fn tanh_into(input: &[f64], output: &mut [f64]) {
@@ -112,7 +113,7 @@ impl Elementwise for f64 {
 
 impl Elementwise for f32 {
     fn max_abs(values: &[f32]) -> Option<f32> {
-        max_abs_f32(values)
+        crate::pool::fold_halves(values, max_abs_f32, |a, b| Some(a?.max(b?)))
     }
 
     fn tanh_into(input: &[f32], output: &mut [f32]) {

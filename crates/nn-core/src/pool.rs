@@ -32,6 +32,22 @@ pub fn in_halves<T: Send>(out: &mut [T], pass: impl Fn(usize, &mut [T]) + Sync) 
     rayon::join(|| pass(0, first), || pass(mid, second));
 }
 
+/// `pass` over all of `values`, or, when [`shares`] says so, over its two
+/// halves side by side, their results joined by `join`: a reduction such as
+/// the largest magnitude that bounds a fused update.
+pub fn fold_halves<T: Sync, R: Send>(
+    values: &[T],
+    pass: impl Fn(&[T]) -> R + Sync,
+    join: impl FnOnce(R, R) -> R,
+) -> R {
+    if !shares(values.len()) {
+        return pass(values);
+    }
+    let (first, second) = values.split_at(values.len() / 2);
+    let (a, b) = rayon::join(|| pass(first), || pass(second));
+    join(a, b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +74,12 @@ mod tests {
             assert_eq!(parts, expected, "len {len}");
         }
         assert!(!shares(SHARE_MIN), "outside a pool nothing is shared");
+        for len in [3, SHARE_MIN + 1] {
+            let values: Vec<usize> = (0..len).collect();
+            let parts =
+                pool.install(|| fold_halves(&values, |part| vec![part.len()], |a, b| [a, b].concat()));
+            let expected = if len >= SHARE_MIN { vec![len / 2, len - len / 2] } else { vec![len] };
+            assert_eq!(parts, expected);
+        }
     }
 }
