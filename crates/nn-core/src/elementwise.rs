@@ -316,6 +316,15 @@ mod tests {
                 "{bad}"
             );
         }
+        // Halves on a pool: the largest value in either half, None for NaN in either.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let mut long = vec![0.5_f32; crate::pool::SHARE_MIN + 5];
+        long[3] = -7.0;
+        assert_eq!(pool.install(|| f32::max_abs(&long)), Some(7.0));
+        *long.last_mut().unwrap() = 9.0;
+        assert_eq!(pool.install(|| f32::max_abs(&long)), Some(9.0));
+        *long.last_mut().unwrap() = f32::NAN;
+        assert_eq!(pool.install(|| f32::max_abs(&long)), None);
     }
 
     #[test]
