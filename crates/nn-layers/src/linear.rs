@@ -229,10 +229,11 @@ fn parameter_gradients<F: Float>(
 /// An upper bound of every |w − lr·g| after a gradient-descent step whose
 /// gradient sums `batch` products of values of magnitude at most
 /// `max_delta` and `max_input`, from values of magnitude at most `max_value`;
-/// `None` unless it is at most half the type's largest value, which then
-/// proves every updated value finite. Computed in f64, where these products
-/// cannot overflow; the margin of 1/1000 covers the rounding of the sum (at
-/// most 256 terms: under 2·10⁻⁵ relative), of lr·g and of the subtraction.
+/// `None` unless it and the gradient's own bound are at most half the type's
+/// largest value, which then proves g and every updated value finite.
+/// Computed in f64, where these products cannot overflow; each margin of
+/// 1/1000 covers the rounding of the sum (at most 256 terms: under 2·10⁻⁵
+/// relative), of lr·g and of the subtraction.
 fn step_bound<F: Float>(
     max_value: f64,
     learning_rate: F,
@@ -240,9 +241,10 @@ fn step_bound<F: Float>(
     max_delta: F,
     max_input: F,
 ) -> Option<f64> {
-    let moved = learning_rate.as_f64().abs() * batch as f64 * max_delta.as_f64() * max_input.as_f64();
-    let bound = (max_value + moved) * (1.0 + 1e-3);
-    (bound <= F::max_value().as_f64() / 2.0).then_some(bound)
+    let limit = F::max_value().as_f64() / 2.0;
+    let gradient = batch as f64 * max_delta.as_f64() * max_input.as_f64() * (1.0 + 1e-3);
+    let bound = (max_value + learning_rate.as_f64().abs() * gradient) * (1.0 + 1e-3);
+    (gradient <= limit && bound <= limit).then_some(bound)
 }
 
 /// A view's values as one slice, if it is contiguous in memory with
@@ -595,6 +597,11 @@ mod tests {
         assert!(!layer.sgd_check(nan_input.view(), d.view(), lr, true).unwrap());
         assert!(!layer.sgd_check(x.view(), infinite_delta.view(), lr, true).unwrap());
         assert!(!layer.sgd_check(x.view(), d.view(), 1e38, true).unwrap(), "an update past half the range");
+        let (huge_x, huge_d) = (x.mapv(|v| v * 1e20), d.mapv(|v| v * 1e20));
+        assert!(
+            !layer.sgd_check(huge_x.view(), huge_d.view(), 1e-30, true).unwrap(),
+            "a gradient past the range"
+        );
         assert!(!layer.sgd_check(every_other_row.view(), d.view(), lr, true).unwrap(), "not contiguous");
         let (mut wide, x_wide, d_wide) = fused_case(257);
         assert!(!wide.sgd_check(x_wide.view(), d_wide.view(), lr, true).unwrap(), "over one pass");
