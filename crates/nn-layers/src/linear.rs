@@ -418,7 +418,7 @@ impl<F: Float> Module<F> for Linear<F> {
         learning_rate: F,
         need_delta: bool,
     ) -> Result<bool, ShapeError> {
-        let (x, d) = self.backward_operands(input, delta)?;
+        let (x, d) = self.backward_operands(input.view(), delta.view())?;
         self.checked_bound = None;
         let batch = x.nrows();
         if !F::sums_in_one_pass(batch) {
@@ -446,9 +446,7 @@ impl<F: Float> Module<F> for Linear<F> {
             return Ok(false);
         };
         if need_delta {
-            tensor::ensure_shape(&mut self.grad_input, x.shape());
-            let g = self.grad_input.view_mut().into_dimensionality::<Ix2>().expect("grad_input is 2-D");
-            input_gradient(g, &self.weight, d);
+            self.backward_delta(input, delta)?;
         }
         self.checked_bound = Some(F::of_f64(weight_bound));
         Ok(true)
