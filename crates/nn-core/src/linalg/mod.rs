@@ -18,7 +18,8 @@
 //!
 //! Called from a thread of a rayon pool with more than one thread (as
 //! `pool.install(|| train(...))` does), a large product is split into blocks
-//! of c computed on the pool's threads; elsewhere it runs on the calling thread.
+//! of c computed on the pool's threads (bands of columns for a batch of
+//! activations, see `bands`); elsewhere it runs on the calling thread.
 //! Either way every element of c is summed in the same order, so results do
 //! not depend on the number of threads.
 
@@ -31,6 +32,7 @@ use pulp::{Simd, WithSimd};
 
 use crate::Float;
 
+mod bands;
 mod pack;
 mod tile;
 mod transpose;
@@ -362,9 +364,11 @@ impl WithSimd for Blocked<'_, '_, '_> {
         // On one thread, each b panel is packed just before its tiles, into
         // one panel's buffer that stays in L1: writing the whole packed b
         // first and reading it back from L2 made the packing take 1.5 to 2
-        // times as long. Threads sharing a product pack b up front instead,
-        // half each, since each thread's tiles need all of b's panels.
-        let b_by_panel = threads < 2;
+        // times as long. So do threads sharing a product by bands of
+        // columns (`bands`). Threads sharing it by rows pack b up front
+        // instead, half each, since each thread's tiles need all of b's panels.
+        let by_bands = threads >= 2 && bands::fit(m, n_panels, &c);
+        let b_by_panel = threads < 2 || by_bands;
         let b_panels_packed = if b_by_panel { 1 } else { n_panels };
         grow(a_pack, m_panels * MR * kc_max);
         grow(b_pack, b_panels_packed * nr * kc_max);
@@ -410,14 +414,12 @@ impl WithSimd for Blocked<'_, '_, '_> {
                 a_by_columns,
                 a_by_rows,
             };
-            let block = Block {
-                shared: &shared,
-                c: c.reborrow(),
-                panels: (0..m_panels, 0..n_panels),
-                threads,
-                b_panel_buffer,
-            };
-            block.with_simd(simd);
+            if by_bands {
+                bands::run(simd, &shared, c.reborrow(), n_panels, threads);
+            } else {
+                let panels = (0..m_panels, 0..n_panels);
+                Block { shared: &shared, c: c.reborrow(), panels, threads, b_panel_buffer }.with_simd(simd);
+            }
             p0 += kc;
         }
     }
@@ -508,8 +510,7 @@ impl WithSimd for Block<'_, '_, '_, '_> {
             return;
         }
         let mut c = MatMut { data, rs, cs };
-        let Shared { a, b, a_pack, b_pack, m, n, p0, kc, alpha, beta, b_in_place, a_by_columns, a_by_rows } =
-            *shared;
+        let Shared { b, b_pack, m, n, p0, kc, alpha, beta, b_in_place, .. } = *shared;
         let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
         let prefetcher = Prefetcher::new();
         for jp in cols {
@@ -531,25 +532,36 @@ impl WithSimd for Block<'_, '_, '_, '_> {
                     // fetched while k runs, rather than missed at the store.
                     for r in 0..height {
                         let row = &c.data[(i - i_origin + r) * c.rs + (j - j_origin)..][..columns];
-                        prefetcher.line(&row[0]);
-                        prefetcher.line(&row[columns / 2]);
-                        prefetcher.line(&row[columns - 1]);
+                        prefetcher.row(row);
                     }
                 }
-                let tile = if height == MR && a_by_columns {
-                    tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
-                } else if height == MR && a_by_rows {
-                    let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
-                    let a_rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
-                    tile(simd, row_columns(&a_rows, kc), b_panel, b_step)
-                } else if b_step == nr {
-                    tile_packed(simd, &a_pack[ip * MR * kc..][..MR * kc], &b_panel[..nr * kc])
-                } else {
-                    let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
-                    tile(simd, packed, b_panel, b_step)
-                };
+                let tile = shared.tile(simd, ip, b_panel, b_step);
                 store(simd, &tile, alpha, beta, &mut c, (i - i_origin, height), (j - j_origin, columns));
             }
+        }
+    }
+}
+
+impl Shared<'_> {
+    /// The tile of row panel `ip` of c against a b panel whose rows are
+    /// `b_step` apart, reading `a` in place or packed as this pass says.
+    #[inline(always)]
+    fn tile<S: Simd>(&self, simd: S, ip: usize, b_panel: &[f32], b_step: usize) -> [[S::f32s; NV]; MR] {
+        let Shared { a, a_pack, m, p0, kc, a_by_columns, a_by_rows, .. } = *self;
+        let nr = NV * S::F32_LANES;
+        let i = ip * MR;
+        let whole = MR.min(m - i) == MR;
+        if whole && a_by_columns {
+            tile(simd, strided_columns(&a.data[i + p0 * a.cs..], a.cs, kc), b_panel, b_step)
+        } else if whole && a_by_rows {
+            let row = |r: usize| &a.data[(i + r) * a.rs + p0..][..kc];
+            let a_rows = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
+            tile(simd, row_columns(&a_rows, kc), b_panel, b_step)
+        } else if b_step == nr {
+            tile_packed(simd, &a_pack[ip * MR * kc..][..MR * kc], &b_panel[..nr * kc])
+        } else {
+            let packed = strided_columns(&a_pack[ip * MR * kc..][..MR * kc], MR, kc);
+            tile(simd, packed, b_panel, b_step)
         }
     }
 }
@@ -704,11 +716,17 @@ mod tests {
     #[test]
     fn products_split_over_a_pool_equal_the_unsplit_ones_bit_for_bit() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-        // Large enough to split; c row-major (split by rows) and column-major
-        // (split by columns), edges that are not whole tiles, and k over
-        // several passes.
-        for (m, k, n, c_by_columns) in [(203, 300, 150, false), (130, 520, 333, true), (64, 1030, 70, false)]
-        {
+        // Large enough to split: c row-major with up to 256 rows (cut by
+        // bands of columns, one row among them), taller (cut by rows) and
+        // column-major (cut by columns), edges that are not whole tiles, and
+        // k over several passes.
+        for (m, k, n, c_by_columns) in [
+            (203, 300, 150, false),
+            (64, 1030, 70, false),
+            (1, 600, 1000, false),
+            (300, 200, 90, false),
+            (130, 520, 333, true),
+        ] {
             let a = matrix(m, k, 7, false);
             let b = matrix(k, n, 8, true);
             let start = matrix(m, n, 9, c_by_columns);
@@ -716,7 +734,7 @@ mod tests {
             matmul_into(0.5, &a.view(), &b.view(), 1.0, &mut alone.view_mut());
             let mut split = start.clone();
             pool.install(|| matmul_into(0.5, &a.view(), &b.view(), 1.0, &mut split.view_mut()));
-            assert!(m * n * k >= SPLIT_MIN);
+            assert!(m.next_multiple_of(MR) * n.next_multiple_of(32) * k >= SPLIT_MIN);
             assert!(alone.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
             let expected = reference(0.5, &a, &b, 1.0, &start);
             assert!(split.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));

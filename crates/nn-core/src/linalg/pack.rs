@@ -35,7 +35,9 @@ impl Packing<'_> {
         }
         let (a_mid, b_mid) = (m_panels / 2, n_panels / 2);
         let (a_first, a_second) = a_pack.split_at_mut(a_mid * MR * self.kc);
-        let (b_first, b_second) = b_pack.split_at_mut(b_mid * self.nr * self.kc);
+        // Without b packed here, `b_pack` may be shorter than its first half.
+        let b_mid_at = if self.b_up_front { b_mid * self.nr * self.kc } else { 0 };
+        let (b_first, b_second) = b_pack.split_at_mut(b_mid_at);
         let first =
             PackPanels { packing: self, a_pack: a_first, b_pack: b_first, panels: (0..a_mid, 0..b_mid) };
         let second = PackPanels {

@@ -97,28 +97,8 @@ pub(super) fn store<S: Simd>(
 ) {
     let lanes = S::F32_LANES;
     if c.cs == 1 {
-        let (alpha, vbeta) = (simd.splat_f32s(alpha), simd.splat_f32s(beta));
         for (r, tile_row) in tile.iter().enumerate().take(rows) {
-            let row = &mut c.data[(i + r) * c.rs + j..][..cols];
-            for (v, &value) in tile_row.iter().enumerate() {
-                let (lo, hi) = (v * lanes, ((v + 1) * lanes).min(cols));
-                if lo >= hi {
-                    break;
-                }
-                let dst = &mut row[lo..hi];
-                let mut out = simd.mul_f32s(alpha, value);
-                if let ([whole], []) = S::as_mut_simd_f32s(dst) {
-                    if beta != 0.0 {
-                        out = simd.mul_add_e_f32s(vbeta, *whole, out);
-                    }
-                    *whole = out;
-                } else {
-                    if beta != 0.0 {
-                        out = simd.mul_add_e_f32s(vbeta, simd.partial_load_f32s(dst), out);
-                    }
-                    simd.partial_store_f32s(dst, out);
-                }
-            }
+            store_row(simd, tile_row, alpha, beta, &mut c.data[(i + r) * c.rs + j..][..cols]);
         }
     } else if c.rs == 1 {
         // c is column-major (a product computed transposed): each column of
@@ -167,6 +147,33 @@ pub(super) fn store<S: Simd>(
     }
 }
 
+/// row ← α·tile_row + β·row for the first `row.len()` (≤ NV vectors)
+/// values of one row of a tile; with β = 0 the old values are not read.
+#[inline(always)]
+pub(super) fn store_row<S: Simd>(simd: S, tile_row: &[S::f32s; NV], alpha: f32, beta: f32, row: &mut [f32]) {
+    let lanes = S::F32_LANES;
+    let (alpha, vbeta) = (simd.splat_f32s(alpha), simd.splat_f32s(beta));
+    for (v, &value) in tile_row.iter().enumerate() {
+        let (lo, hi) = (v * lanes, ((v + 1) * lanes).min(row.len()));
+        if lo >= hi {
+            break;
+        }
+        let dst = &mut row[lo..hi];
+        let mut out = simd.mul_f32s(alpha, value);
+        if let ([whole], []) = S::as_mut_simd_f32s(dst) {
+            if beta != 0.0 {
+                out = simd.mul_add_e_f32s(vbeta, *whole, out);
+            }
+            *whole = out;
+        } else {
+            if beta != 0.0 {
+                out = simd.mul_add_e_f32s(vbeta, simd.partial_load_f32s(dst), out);
+            }
+            simd.partial_store_f32s(dst, out);
+        }
+    }
+}
+
 /// c ← β·c (a product with k = 0); β = 0 writes zeros without reading.
 pub(super) fn scale(m: usize, n: usize, beta: f32, c: &mut MatMut<'_>) {
     for i in 0..m {
@@ -191,6 +198,17 @@ impl Prefetcher {
         Self {
             #[cfg(target_arch = "x86_64")]
             sse: pulp::x86::V1::try_new(),
+        }
+    }
+
+    /// Prefetches the lines holding the first, middle and last values of a
+    /// tile's row of c (`row` at most 2 vectors of 64 bytes long).
+    #[inline(always)]
+    pub(super) fn row(self, row: &[f32]) {
+        if let (Some(first), Some(last)) = (row.first(), row.last()) {
+            self.line(first);
+            self.line(&row[row.len() / 2]);
+            self.line(last);
         }
     }
 
