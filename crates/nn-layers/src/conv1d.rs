@@ -3,7 +3,7 @@
 use std::fmt;
 
 use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix1, Ix2, Ix3};
-use nn_core::linalg::matmul_into;
+use nn_core::linalg::{matmul_bias_into, matmul_into};
 use nn_core::{
     Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, ShapeError, init, stored_step, tensor,
 };
@@ -312,9 +312,12 @@ impl<F: Float> Module<F> for Conv1D<F> {
             .view_mut()
             .into_shape_with_order((batch * out_len, chan_out))
             .expect("output is contiguous");
-        // Start from the bias and let the product add onto it: no temporary.
-        y.assign(&self.bias);
-        matmul_into(F::one(), &self.cols.view(), &Self::weight_matrix(&self.weight).t(), F::one(), &mut y);
+        matmul_bias_into(
+            &self.cols.view(),
+            &Self::weight_matrix(&self.weight).t(),
+            &self.bias.view(),
+            &mut y,
+        );
         Ok(&self.output)
     }
 

@@ -269,9 +269,7 @@ impl<F: Float> Module<F> for Linear<F> {
         tensor::ensure_shape(&mut self.output, &shape);
         let mut y =
             self.output.view_mut().into_dimensionality::<Ix2>().expect("output is (batch, out_features)");
-        // Start from the bias and let the product add onto it: no temporary.
-        y.assign(&self.bias);
-        matmul_into(F::one(), &x, &self.weight.t(), F::one(), &mut y);
+        linalg::matmul_bias_into(&x, &self.weight.t(), &self.bias.view(), &mut y);
         Ok(&self.output)
     }
 

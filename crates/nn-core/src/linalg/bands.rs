@@ -102,7 +102,7 @@ fn tiles<S: Simd>(
     panels: Range<usize>,
     buffer: &mut Vec<f32>,
 ) {
-    let Shared { b, m, n, p0, kc, alpha, beta, b_in_place, .. } = *shared;
+    let Shared { b, m, n, p0, kc, alpha, beta, bias, b_in_place, .. } = *shared;
     let nr = NV * S::F32_LANES;
     grow(buffer, nr * kc);
     let buffer = &mut buffer[..nr * kc];
@@ -118,6 +118,7 @@ fn tiles<S: Simd>(
             (&*buffer, nr)
         };
         let band = j - j_origin..j - j_origin + columns;
+        let bias = bias.map(|bias| &bias[j..j + columns]);
         for (ip, rows) in rows.chunks_mut(MR).enumerate().take(m.div_ceil(MR)) {
             // The tile's rows of c, wanted by its store at the end: fetched
             // while k runs, rather than missed at the store.
@@ -126,7 +127,7 @@ fn tiles<S: Simd>(
             }
             let tile = shared.tile(simd, ip, b_panel, b_step);
             for (row, tile_row) in rows.iter_mut().zip(&tile) {
-                store_row(simd, tile_row, alpha, beta, &mut row[band.clone()]);
+                store_row(simd, tile_row, (alpha, beta, bias), &mut row[band.clone()]);
             }
         }
     }

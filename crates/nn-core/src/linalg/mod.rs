@@ -27,7 +27,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 use pulp::{Simd, WithSimd};
 
 use crate::Float;
@@ -71,6 +71,15 @@ pub trait Gemm: Sized {
     /// True for `f32` when k fits in one pass over c (k ≤ 256); false for
     /// `f64`, whose products (ndarray's `general_mat_mul`) make no such promise.
     fn sums_in_one_pass(k: usize) -> bool;
+
+    /// c ← a·b + bias (added to every row); shapes already checked by
+    /// [`matmul_bias_into`].
+    fn gemm_bias(
+        a: &ArrayView2<'_, Self>,
+        b: &ArrayView2<'_, Self>,
+        bias: &ArrayView1<'_, Self>,
+        c: &mut ArrayViewMut2<'_, Self>,
+    );
 }
 
 /// c ← α·a·b + β·c, with a (m, k), b (k, n) and c (m, n), in any memory layout
@@ -107,6 +116,37 @@ pub fn matmul_into<F: Float>(
     F::gemm(alpha, a, b, beta, c);
 }
 
+/// c ← a·b + bias, the bias (n) added to every row of c (m, n), with a
+/// (m, k) and b (k, n) in any memory layout: a layer's forward product,
+/// such as x·Wᵀ + b. Bit for bit what filling c with the bias and then
+/// calling [`matmul_into`] with α = 1 and β = 1 gives, as that is computed
+/// for `f64` and whenever the `f32` kernel cannot add the bias as it stores
+/// c (a product it computes as cᵀ, or a bias that is not contiguous); else
+/// without that first pass over c. The old contents of `c` are not read.
+///
+/// Allocates, and shares its work with a rayon pool, as [`matmul_into`] does.
+///
+/// # Panics
+/// If the shapes do not chain or the bias is not n long: a bug in the
+/// calling layer, which checks its inputs first. The message names the shapes.
+pub fn matmul_bias_into<F: Float>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    bias: &ArrayView1<'_, F>,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    assert!(
+        k == k2 && c.dim() == (m, n) && bias.len() == n,
+        "matmul_bias_into: a is {:?}, b is {:?}, bias is {:?} and c is {:?}; expected a (m, k), b (k, n), bias (n), c (m, n)",
+        a.dim(),
+        b.dim(),
+        bias.dim(),
+        c.dim()
+    );
+    F::gemm_bias(a, b, bias, c);
+}
+
 impl Gemm for f64 {
     fn gemm(
         alpha: f64,
@@ -121,6 +161,16 @@ impl Gemm for f64 {
     fn sums_in_one_pass(_k: usize) -> bool {
         false
     }
+
+    fn gemm_bias(
+        a: &ArrayView2<'_, f64>,
+        b: &ArrayView2<'_, f64>,
+        bias: &ArrayView1<'_, f64>,
+        c: &mut ArrayViewMut2<'_, f64>,
+    ) {
+        c.assign(bias);
+        general_mat_mul(1.0, a, b, 1.0, c);
+    }
 }
 
 impl Gemm for f32 {
@@ -131,18 +181,25 @@ impl Gemm for f32 {
         beta: f32,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
-        let (m, k) = a.dim();
-        let n = b.ncols();
-        let (Some(a_mat), Some(b_mat)) = (Mat::of(a), Mat::of(b)) else {
-            return general_mat_mul(alpha, a, b, beta, c);
+        if !kernel_product(alpha, a, b, beta, None, c) {
+            general_mat_mul(alpha, a, b, beta, c);
+        }
+    }
+
+    fn gemm_bias(
+        a: &ArrayView2<'_, f32>,
+        b: &ArrayView2<'_, f32>,
+        bias: &ArrayView1<'_, f32>,
+        c: &mut ArrayViewMut2<'_, f32>,
+    ) {
+        let done = match bias.as_slice() {
+            Some(bias) => kernel_product(1.0, a, b, 0.0, Some(bias), c),
+            None => false,
         };
-        let (rs, cs) = (stride(c.strides()[0], m), stride(c.strides()[1], n));
-        let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
-            return general_mat_mul(alpha, a, b, beta, c);
-        };
-        let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }.oriented();
-        let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
-        product(Kernel::Best, p, threads);
+        if !done {
+            c.assign(bias);
+            Self::gemm(1.0, a, b, 1.0, c);
+        }
     }
 
     /// One pass holds each tile's whole sum in registers; its store then
@@ -151,6 +208,32 @@ impl Gemm for f32 {
     fn sums_in_one_pass(k: usize) -> bool {
         k <= KC
     }
+}
+
+/// c ← α·a·b + β·c, or with a `bias` c ← a·b + bias (α = 1, β = 0), on
+/// this module's kernel; false, touching nothing, if an operand's layout is
+/// not one it reads (not contiguous, or a negative stride).
+fn kernel_product(
+    alpha: f32,
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    bias: Option<&[f32]>,
+    c: &mut ArrayViewMut2<'_, f32>,
+) -> bool {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let (Some(a), Some(b)) = (Mat::of(a), Mat::of(b)) else {
+        return false;
+    };
+    let (rs, cs) = (stride(c.strides()[0], m), stride(c.strides()[1], n));
+    let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
+        return false;
+    };
+    let p = Product { m, k, n, alpha, a, b, beta, bias, c: MatMut { data, rs, cs } }.oriented();
+    let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
+    product(Kernel::Best, p, threads);
+    true
 }
 
 /// Multiply-adds of the register tiles (m·n·k with m and n rounded up to
@@ -268,6 +351,9 @@ struct Product<'a, 'c> {
     a: Mat<'a>,
     b: Mat<'a>,
     beta: f32,
+    /// Added to every row of c instead of β·c (then β = 0): only with a
+    /// row-major c (`c.cs` = 1), whose stores add it (see `tile::store_row`).
+    bias: Option<&'a [f32]>,
     c: MatMut<'c>,
 }
 
@@ -277,14 +363,44 @@ impl Product<'_, '_> {
     /// less of its tiles transposed, and a layer's forward product x·Wᵀ packs
     /// the small x rather than the whole weight when computed as (W·xᵀ)ᵀ.
     /// Each element of c is summed in the same order either way.
+    /// A bias is added by the stores of a row-major c only; otherwise c is
+    /// filled with it first and the product adds onto it (β = 1).
     fn oriented(self) -> Self {
-        let Product { m, k, n, alpha, a, b, beta, c } = self;
+        let Product { m, k, n, alpha, a, b, beta, bias, mut c } = self;
         let (a_t, b_t) = (b.transposed(), a.transposed());
-        if cost(n, k, m, a_t, b_t, c.rs == 1 || m <= 1) < cost(m, k, n, a, b, c.cs == 1 || n <= 1) {
+        let transposed =
+            cost(n, k, m, a_t, b_t, c.rs == 1 || m <= 1) < cost(m, k, n, a, b, c.cs == 1 || n <= 1);
+        let (bias, beta) = match bias {
+            Some(bias) if transposed || c.cs != 1 => {
+                fill_rows(m, n, bias, &mut c);
+                (None, 1.0)
+            }
+            _ => (bias, beta),
+        };
+        if transposed {
             let c = MatMut { data: c.data, rs: c.cs, cs: c.rs };
-            Product { m: n, k, n: m, alpha, a: a_t, b: b_t, beta, c }
+            Product { m: n, k, n: m, alpha, a: a_t, b: b_t, beta, bias, c }
         } else {
-            Product { m, k, n, alpha, a, b, beta, c }
+            Product { m, k, n, alpha, a, b, beta, bias, c }
+        }
+    }
+}
+
+/// Every row of c (m, n) ← bias, in memory order.
+fn fill_rows(m: usize, n: usize, bias: &[f32], c: &mut MatMut<'_>) {
+    if c.cs == 1 {
+        for i in 0..m {
+            c.data[i * c.rs..][..n].copy_from_slice(bias);
+        }
+    } else if c.rs == 1 {
+        for (j, &value) in bias.iter().enumerate() {
+            c.data[j * c.cs..][..m].fill(value);
+        }
+    } else {
+        for i in 0..m {
+            for (j, &value) in bias.iter().enumerate() {
+                c.data[i * c.rs + j * c.cs] = value;
+            }
         }
     }
 }
@@ -346,12 +462,12 @@ impl WithSimd for Blocked<'_, '_, '_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let Blocked { p, a_pack, b_pack, threads } = self;
-        let Product { m, k, n, alpha, a, b, beta, mut c } = p;
+        let Product { m, k, n, alpha, a, b, beta, bias, mut c } = p;
         if m == 0 || n == 0 {
             return;
         }
         if k == 0 {
-            return scale(m, n, beta, &mut c);
+            return scale(m, n, beta, bias, &mut c);
         }
         let nr = NV * S::F32_LANES;
         let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(nr));
@@ -410,6 +526,7 @@ impl WithSimd for Blocked<'_, '_, '_> {
                 kc,
                 alpha,
                 beta: if p0 == 0 { beta } else { 1.0 },
+                bias: if p0 == 0 { bias } else { None },
                 b_in_place,
                 a_by_columns,
                 a_by_rows,
@@ -443,6 +560,8 @@ struct Shared<'a> {
     kc: usize,
     alpha: f32,
     beta: f32,
+    /// For the first pass over k: added to every row of c instead of β·c.
+    bias: Option<&'a [f32]>,
     b_in_place: bool,
     a_by_columns: bool,
     a_by_rows: bool,
@@ -510,7 +629,7 @@ impl WithSimd for Block<'_, '_, '_, '_> {
             return;
         }
         let mut c = MatMut { data, rs, cs };
-        let Shared { b, b_pack, m, n, p0, kc, alpha, beta, b_in_place, .. } = *shared;
+        let Shared { b, b_pack, m, n, p0, kc, alpha, beta, bias, b_in_place, .. } = *shared;
         let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
         let prefetcher = Prefetcher::new();
         for jp in cols {
@@ -536,7 +655,15 @@ impl WithSimd for Block<'_, '_, '_, '_> {
                     }
                 }
                 let tile = shared.tile(simd, ip, b_panel, b_step);
-                store(simd, &tile, alpha, beta, &mut c, (i - i_origin, height), (j - j_origin, columns));
+                let bias = bias.map(|bias| &bias[j..j + columns]);
+                store(
+                    simd,
+                    &tile,
+                    (alpha, beta, bias),
+                    &mut c,
+                    (i - i_origin, height),
+                    (j - j_origin, columns),
+                );
             }
         }
     }
@@ -608,7 +735,7 @@ mod tests {
         let mut c_view = c.view_mut();
         let (rs, cs) = (stride(c_view.strides()[0], m).unwrap(), stride(c_view.strides()[1], n).unwrap());
         let c_mat = MatMut { data: c_view.as_slice_memory_order_mut().unwrap(), rs, cs };
-        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat }, 1);
+        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, bias: None, c: c_mat }, 1);
         let tolerance = 1e-5 * (k as f64 + 1.0);
         for ((i, j), &e) in expected.indexed_iter() {
             let found = f64::from(c[[i, j]]);
@@ -774,6 +901,69 @@ mod tests {
         }
         assert!(!f32::sums_in_one_pass(KC + 1));
         assert!(!f64::sums_in_one_pass(1));
+    }
+
+    #[test]
+    fn a_bias_added_as_c_is_stored_equals_c_filled_with_it_first_bit_for_bit() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        // The bias added by the stores of a row-major c (also cut into bands
+        // on the pool, with k over two passes); products computed as cᵀ, a
+        // column-major c, one column and k = 0, where c is filled first.
+        for (m, k, n, c_by_columns) in [
+            (33, 70, 50, false),
+            (256, 300, 512, false),
+            (256, 1024, 10, false),
+            (40, 64, 1, false),
+            (20, 30, 40, true),
+            (5, 0, 7, false),
+        ] {
+            let a = matrix(m, k, 21, false);
+            let b = matrix(k, n, 22, true);
+            let bias = matrix(1, n, 23, false).row(0).to_owned();
+            let mut expected = Array2::from_elem((m, n), 0.0f32);
+            expected.assign(&bias);
+            matmul_into(1.0, &a.view(), &b.view(), 1.0, &mut expected.view_mut());
+            for on_pool in [false, true] {
+                let mut c = if c_by_columns {
+                    Array2::from_elem((m, n).f(), f32::NAN)
+                } else {
+                    Array2::from_elem((m, n), f32::NAN)
+                };
+                let run = |c: &mut Array2<f32>| {
+                    matmul_bias_into(&a.view(), &b.view(), &bias.view(), &mut c.view_mut())
+                };
+                if on_pool {
+                    pool.install(|| run(&mut c))
+                } else {
+                    run(&mut c)
+                }
+                assert!(
+                    c.iter().zip(&expected).all(|(x, e)| x.to_bits() == e.to_bits()),
+                    "{m}×{k}×{n}, c by columns: {c_by_columns}, on a pool: {on_pool}"
+                );
+            }
+        }
+        // A bias that is not contiguous, and f64: c filled first.
+        let (a, b) = (matrix(9, 12, 24, false), matrix(12, 6, 25, false));
+        let wide = matrix(1, 12, 26, false);
+        let bias = wide.slice(s![0, ..;2]);
+        let mut c = Array2::from_elem((9, 6), f32::NAN);
+        matmul_bias_into(&a.view(), &b.view(), &bias, &mut c.view_mut());
+        let expected = reference(1.0, &a, &b, 1.0, &Array2::from_shape_fn((9, 6), |(_, j)| bias[j]));
+        assert!(c.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-4));
+        let (a, b) = (a.mapv(f64::from), b.mapv(f64::from));
+        let bias = bias.mapv(f64::from);
+        let mut c = Array2::from_elem((9, 6), f64::NAN);
+        matmul_bias_into(&a.view(), &b.view(), &bias.view(), &mut c.view_mut());
+        assert!(c.iter().zip(&expected).all(|(x, e)| (x - e).abs() < 1e-12));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul_bias_into: a is (2, 3), b is (3, 4), bias is 3 and c is (2, 4)")]
+    fn matmul_bias_panics_on_a_bias_of_the_wrong_length() {
+        let (a, b) = (Array2::<f32>::zeros((2, 3)), Array2::<f32>::zeros((3, 4)));
+        let mut c = Array2::<f32>::zeros((2, 4));
+        matmul_bias_into(&a.view(), &b.view(), &ndarray::Array1::zeros(3).view(), &mut c.view_mut());
     }
 
     #[test]
