@@ -34,6 +34,7 @@ use crate::Float;
 
 mod bands;
 mod pack;
+mod thin;
 mod tile;
 mod transpose;
 
@@ -477,6 +478,9 @@ impl WithSimd for Blocked<'_, '_, '_> {
         // at 32 × 992 × 100 than in one pass reading it from L2).
         let passes = k.div_ceil(KC);
         let kc_max = k.div_ceil(passes);
+        if threads < 2 && bias.is_none() && thin::fit(m, n, b, &c) {
+            return thin::run(simd, (m, k, n), alpha, a, b, beta, &mut c, kc_max);
+        }
         // On one thread, each b panel is packed just before its tiles, into
         // one panel's buffer that stays in L1: writing the whole packed b
         // first and reading it back from L2 made the packing take 1.5 to 2
@@ -768,6 +772,8 @@ mod tests {
         // strides of the length-1 axes are 0.
         let shapes: Vec<_> =
             shapes.into_iter().chain([(8, 1, 32), (16, 1, 64), (24, 1, 8), (8, 1, 1), (1, 8, 8)]).collect();
+        // A few rows of c and long rows of b (the `thin` path when b's rows are contiguous).
+        let shapes: Vec<_> = shapes.into_iter().chain([(10, 50, 600), (1, 300, 517)]).collect();
         for kernel in kernels {
             for &shape in &shapes {
                 for layouts in
@@ -869,13 +875,42 @@ mod tests {
     }
 
     #[test]
+    fn thin_products_row_by_row_equal_the_shared_tiles_bit_for_bit() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        // Alone, these take the `thin` path; on a pool they are large enough
+        // to be shared, which the tiles do. k over two passes, and a last
+        // row of b shorter than a vector.
+        for (m, k, n, beta) in [(10, 256, 1024, 1.0), (9, 300, 1000, 0.0), (16, 420, 640, -0.5)] {
+            let a = matrix(k, m, 31, false);
+            let b = matrix(k, n, 32, false);
+            let start = matrix(m, n, 33, false);
+            let mut alone = start.clone();
+            matmul_into(0.75, &a.t(), &b.view(), beta, &mut alone.view_mut());
+            let mut shared = start.clone();
+            pool.install(|| matmul_into(0.75, &a.t(), &b.view(), beta, &mut shared.view_mut()));
+            assert!(m.next_multiple_of(MR) * n.next_multiple_of(32) * k >= SPLIT_MIN);
+            assert!(alone.iter().zip(&shared).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{k}×{n}");
+            let expected = reference(0.75, &a.t().to_owned(), &b, beta, &start);
+            assert!(alone.iter().zip(&expected).all(|(x, e)| (f64::from(*x) - e).abs() < 1e-5 * k as f64));
+        }
+    }
+
+    #[test]
     fn a_step_inside_the_product_equals_the_gradient_then_the_step_bit_for_bit() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let learning_rate = 0.0375_f32;
         // A weight gradient deltaᵀ·x with batch k: thin ones (computed
         // transposed), edges that are not whole tiles, one large enough to
         // split on the pool, and k at the one-pass limit.
-        for (m, k, n) in [(10, 32, 100), (3, 50, 40), (40, 7, 1), (33, 200, 70), (130, 256, 333), (1, 1, 1)] {
+        for (m, k, n) in [
+            (10, 32, 100),
+            (3, 50, 40),
+            (40, 7, 1),
+            (33, 200, 70),
+            (130, 256, 333),
+            (1, 1, 1),
+            (10, 256, 1024),
+        ] {
             assert!(f32::sums_in_one_pass(k));
             let delta = matrix(k, m, 11, false);
             let x = matrix(k, n, 12, false);
