@@ -16,7 +16,6 @@ use std::ops::Range;
 
 use pulp::{Simd, WithSimd};
 
-use super::pack::pack_b;
 use super::tile::{Prefetcher, store_row};
 use super::{MR, MatMut, NV, SHARE_GRAIN, Shared, grow};
 
@@ -102,7 +101,7 @@ fn tiles<S: Simd>(
     panels: Range<usize>,
     buffer: &mut Vec<f32>,
 ) {
-    let Shared { b, m, n, p0, kc, alpha, beta, bias, b_in_place, .. } = *shared;
+    let Shared { m, n, kc, alpha, beta, bias, .. } = *shared;
     let nr = NV * S::F32_LANES;
     grow(buffer, nr * kc);
     let buffer = &mut buffer[..nr * kc];
@@ -111,12 +110,7 @@ fn tiles<S: Simd>(
     for jp in panels {
         let j = jp * nr;
         let columns = nr.min(n - j);
-        let (b_panel, b_step) = if b_in_place && columns == nr {
-            (&b.data[p0 * b.rs + j..], b.rs)
-        } else {
-            pack_b(buffer, b, p0, kc, j, columns, nr);
-            (&*buffer, nr)
-        };
+        let (b_panel, b_step) = shared.b_panel(jp, nr, Some(&mut *buffer));
         let band = j - j_origin..j - j_origin + columns;
         let bias = bias.map(|bias| &bias[j..j + columns]);
         for (ip, rows) in rows.chunks_mut(MR).enumerate().take(m.div_ceil(MR)) {

@@ -633,20 +633,13 @@ impl WithSimd for Block<'_, '_, '_, '_> {
             return;
         }
         let mut c = MatMut { data, rs, cs };
-        let Shared { b, b_pack, m, n, p0, kc, alpha, beta, bias, b_in_place, .. } = *shared;
+        let Shared { m, n, alpha, beta, bias, .. } = *shared;
         let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
         let prefetcher = Prefetcher::new();
         for jp in cols {
             let j = jp * nr;
             let columns = nr.min(n - j);
-            let (b_panel, b_step) = if b_in_place && columns == nr {
-                (&b.data[p0 * b.rs + j..], b.rs)
-            } else if let Some(buffer) = b_panel_buffer.as_deref_mut() {
-                pack_b(buffer, b, p0, kc, j, columns, nr);
-                (&*buffer, nr)
-            } else {
-                (&b_pack[jp * nr * kc..][..nr * kc], nr)
-            };
+            let (b_panel, b_step) = shared.b_panel(jp, nr, b_panel_buffer.as_deref_mut());
             for ip in rows.clone() {
                 let i = ip * MR;
                 let height = MR.min(m - i);
@@ -674,6 +667,23 @@ impl WithSimd for Block<'_, '_, '_, '_> {
 }
 
 impl Shared<'_> {
+    /// Column panel `jp` of b (`nr` columns) for this pass, with the
+    /// distance between its rows: read in place if it can be, else packed
+    /// into `buffer` if one is given, else already packed in `b_pack`.
+    #[inline(always)]
+    fn b_panel<'p>(&'p self, jp: usize, nr: usize, buffer: Option<&'p mut [f32]>) -> (&'p [f32], usize) {
+        let Shared { b, b_pack, n, p0, kc, b_in_place, .. } = *self;
+        let (j, columns) = (jp * nr, nr.min(n - jp * nr));
+        if b_in_place && columns == nr {
+            (&b.data[p0 * b.rs + j..], b.rs)
+        } else if let Some(buffer) = buffer {
+            pack_b(buffer, b, p0, kc, j, columns, nr);
+            (buffer, nr)
+        } else {
+            (&b_pack[jp * nr * kc..][..nr * kc], nr)
+        }
+    }
+
     /// The tile of row panel `ip` of c against a b panel whose rows are
     /// `b_step` apart, reading `a` in place or packed as this pass says.
     #[inline(always)]
