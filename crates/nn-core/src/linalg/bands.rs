@@ -11,7 +11,7 @@
 //! on the stack (a training step allocates nothing), which bounds the rows
 //! to [`MAX_ROWS`]: a batch of activations. Taller products are cut by rows.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ops::Range;
 
 use pulp::{Simd, WithSimd};
@@ -24,7 +24,7 @@ const MAX_ROWS: usize = 256;
 
 thread_local! {
     /// The b panel this thread's band is on, packed; it only grows.
-    static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PANEL: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
 /// Whether a shared product with c (m rows, `n_panels` panels of columns)
