@@ -101,7 +101,7 @@ fn tiles<S: Simd>(
     panels: Range<usize>,
     buffer: &mut Vec<f32>,
 ) {
-    let Shared { m, n, kc, alpha, beta, bias, .. } = *shared;
+    let Shared { m, n, kc, alpha, beta, .. } = *shared;
     let nr = NV * S::F32_LANES;
     grow(buffer, nr * kc);
     let buffer = &mut buffer[..nr * kc];
@@ -112,7 +112,6 @@ fn tiles<S: Simd>(
         let columns = nr.min(n - j);
         let (b_panel, b_step) = shared.b_panel(jp, nr, Some(&mut *buffer));
         let band = j - j_origin..j - j_origin + columns;
-        let bias = bias.map(|bias| &bias[j..j + columns]);
         for (ip, rows) in rows.chunks_mut(MR).enumerate().take(m.div_ceil(MR)) {
             // The tile's rows of c, wanted by its store at the end: fetched
             // while k runs, rather than missed at the store.
@@ -121,7 +120,7 @@ fn tiles<S: Simd>(
             }
             let tile = shared.tile(simd, ip, b_panel, b_step);
             for (row, tile_row) in rows.iter_mut().zip(&tile) {
-                store_row(simd, tile_row, (alpha, beta, bias), &mut row[band.clone()]);
+                store_row(simd, tile_row, alpha, beta, &mut row[band.clone()]);
             }
         }
     }

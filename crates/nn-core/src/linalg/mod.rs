@@ -72,15 +72,6 @@ pub trait Gemm: Sized {
     /// True for `f32` when k fits in one pass over c (k ≤ 256); false for
     /// `f64`, whose products (ndarray's `general_mat_mul`) make no such promise.
     fn sums_in_one_pass(k: usize) -> bool;
-
-    /// c ← a·b + bias (added to every row); shapes already checked by
-    /// [`matmul_bias_into`].
-    fn gemm_bias(
-        a: &ArrayView2<'_, Self>,
-        b: &ArrayView2<'_, Self>,
-        bias: &ArrayView1<'_, Self>,
-        c: &mut ArrayViewMut2<'_, Self>,
-    );
 }
 
 /// c ← α·a·b + β·c, with a (m, k), b (k, n) and c (m, n), in any memory layout
@@ -119,11 +110,9 @@ pub fn matmul_into<F: Float>(
 
 /// c ← a·b + bias, the bias (n) added to every row of c (m, n), with a
 /// (m, k) and b (k, n) in any memory layout: a layer's forward product,
-/// such as x·Wᵀ + b. Bit for bit what filling c with the bias and then
-/// calling [`matmul_into`] with α = 1 and β = 1 gives, as that is computed
-/// for `f64` and whenever the `f32` kernel cannot add the bias as it stores
-/// c (a product it computes as cᵀ, or a bias that is not contiguous); else
-/// without that first pass over c. The old contents of `c` are not read.
+/// such as x·Wᵀ + b. c is filled with the bias, then the product is added
+/// to it ([`matmul_into`] with α = 1 and β = 1), so the old contents of `c`
+/// are not read and no temporary is needed.
 ///
 /// Allocates, and shares its work with a rayon pool, as [`matmul_into`] does.
 ///
@@ -145,7 +134,8 @@ pub fn matmul_bias_into<F: Float>(
         bias.dim(),
         c.dim()
     );
-    F::gemm_bias(a, b, bias, c);
+    c.assign(bias);
+    F::gemm(F::one(), a, b, F::one(), c);
 }
 
 impl Gemm for f64 {
@@ -162,16 +152,6 @@ impl Gemm for f64 {
     fn sums_in_one_pass(_k: usize) -> bool {
         false
     }
-
-    fn gemm_bias(
-        a: &ArrayView2<'_, f64>,
-        b: &ArrayView2<'_, f64>,
-        bias: &ArrayView1<'_, f64>,
-        c: &mut ArrayViewMut2<'_, f64>,
-    ) {
-        c.assign(bias);
-        general_mat_mul(1.0, a, b, 1.0, c);
-    }
 }
 
 impl Gemm for f32 {
@@ -182,24 +162,8 @@ impl Gemm for f32 {
         beta: f32,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
-        if !kernel_product(alpha, a, b, beta, None, c) {
+        if !kernel_product(alpha, a, b, beta, c) {
             general_mat_mul(alpha, a, b, beta, c);
-        }
-    }
-
-    fn gemm_bias(
-        a: &ArrayView2<'_, f32>,
-        b: &ArrayView2<'_, f32>,
-        bias: &ArrayView1<'_, f32>,
-        c: &mut ArrayViewMut2<'_, f32>,
-    ) {
-        let done = match bias.as_slice() {
-            Some(bias) => kernel_product(1.0, a, b, 0.0, Some(bias), c),
-            None => false,
-        };
-        if !done {
-            c.assign(bias);
-            Self::gemm(1.0, a, b, 1.0, c);
         }
     }
 
@@ -211,15 +175,13 @@ impl Gemm for f32 {
     }
 }
 
-/// c ← α·a·b + β·c, or with a `bias` c ← a·b + bias (α = 1, β = 0), on
-/// this module's kernel; false, touching nothing, if an operand's layout is
+/// c ← α·a·b + β·c on this module's kernel; false, touching nothing, if an operand's layout is
 /// not one it reads (not contiguous, or a negative stride).
 fn kernel_product(
     alpha: f32,
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     beta: f32,
-    bias: Option<&[f32]>,
     c: &mut ArrayViewMut2<'_, f32>,
 ) -> bool {
     let (m, k) = a.dim();
@@ -231,7 +193,7 @@ fn kernel_product(
     let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
         return false;
     };
-    let p = Product { m, k, n, alpha, a, b, beta, bias, c: MatMut { data, rs, cs } }.oriented();
+    let p = Product { m, k, n, alpha, a, b, beta, c: MatMut { data, rs, cs } }.oriented();
     let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
     product(Kernel::Best, p, threads);
     true
@@ -352,9 +314,6 @@ struct Product<'a, 'c> {
     a: Mat<'a>,
     b: Mat<'a>,
     beta: f32,
-    /// Added to every row of c instead of β·c (then β = 0): only with a
-    /// row-major c (`c.cs` = 1), whose stores add it (see `tile::store_row`).
-    bias: Option<&'a [f32]>,
     c: MatMut<'c>,
 }
 
@@ -364,44 +323,14 @@ impl Product<'_, '_> {
     /// less of its tiles transposed, and a layer's forward product x·Wᵀ packs
     /// the small x rather than the whole weight when computed as (W·xᵀ)ᵀ.
     /// Each element of c is summed in the same order either way.
-    /// A bias is added by the stores of a row-major c only; otherwise c is
-    /// filled with it first and the product adds onto it (β = 1).
     fn oriented(self) -> Self {
-        let Product { m, k, n, alpha, a, b, beta, bias, mut c } = self;
+        let Product { m, k, n, alpha, a, b, beta, c } = self;
         let (a_t, b_t) = (b.transposed(), a.transposed());
-        let transposed =
-            cost(n, k, m, a_t, b_t, c.rs == 1 || m <= 1) < cost(m, k, n, a, b, c.cs == 1 || n <= 1);
-        let (bias, beta) = match bias {
-            Some(bias) if transposed || c.cs != 1 => {
-                fill_rows(m, n, bias, &mut c);
-                (None, 1.0)
-            }
-            _ => (bias, beta),
-        };
-        if transposed {
+        if cost(n, k, m, a_t, b_t, c.rs == 1 || m <= 1) < cost(m, k, n, a, b, c.cs == 1 || n <= 1) {
             let c = MatMut { data: c.data, rs: c.cs, cs: c.rs };
-            Product { m: n, k, n: m, alpha, a: a_t, b: b_t, beta, bias, c }
+            Product { m: n, k, n: m, alpha, a: a_t, b: b_t, beta, c }
         } else {
-            Product { m, k, n, alpha, a, b, beta, bias, c }
-        }
-    }
-}
-
-/// Every row of c (m, n) ← bias, in memory order.
-fn fill_rows(m: usize, n: usize, bias: &[f32], c: &mut MatMut<'_>) {
-    if c.cs == 1 {
-        for i in 0..m {
-            c.data[i * c.rs..][..n].copy_from_slice(bias);
-        }
-    } else if c.rs == 1 {
-        for (j, &value) in bias.iter().enumerate() {
-            c.data[j * c.cs..][..m].fill(value);
-        }
-    } else {
-        for i in 0..m {
-            for (j, &value) in bias.iter().enumerate() {
-                c.data[i * c.rs + j * c.cs] = value;
-            }
+            Product { m, k, n, alpha, a, b, beta, c }
         }
     }
 }
@@ -463,12 +392,12 @@ impl WithSimd for Blocked<'_, '_, '_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let Blocked { p, a_pack, b_pack, threads } = self;
-        let Product { m, k, n, alpha, a, b, beta, bias, mut c } = p;
+        let Product { m, k, n, alpha, a, b, beta, mut c } = p;
         if m == 0 || n == 0 {
             return;
         }
         if k == 0 {
-            return scale(m, n, beta, bias, &mut c);
+            return scale(m, n, beta, &mut c);
         }
         let nr = NV * S::F32_LANES;
         let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(nr));
@@ -478,7 +407,7 @@ impl WithSimd for Blocked<'_, '_, '_> {
         // at 32 × 992 × 100 than in one pass reading it from L2).
         let passes = k.div_ceil(KC);
         let kc_max = k.div_ceil(passes);
-        if threads < 2 && bias.is_none() && thin::fit(m, n, b, &c) {
+        if threads < 2 && thin::fit(m, n, b, &c) {
             return thin::run(simd, (m, k, n), alpha, a, b, beta, &mut c, kc_max);
         }
         // On one thread, each b panel is packed just before its tiles, into
@@ -530,7 +459,6 @@ impl WithSimd for Blocked<'_, '_, '_> {
                 kc,
                 alpha,
                 beta: if p0 == 0 { beta } else { 1.0 },
-                bias: if p0 == 0 { bias } else { None },
                 b_in_place,
                 a_by_columns,
                 a_by_rows,
@@ -564,8 +492,6 @@ struct Shared<'a> {
     kc: usize,
     alpha: f32,
     beta: f32,
-    /// For the first pass over k: added to every row of c instead of β·c.
-    bias: Option<&'a [f32]>,
     b_in_place: bool,
     a_by_columns: bool,
     a_by_rows: bool,
@@ -633,7 +559,7 @@ impl WithSimd for Block<'_, '_, '_, '_> {
             return;
         }
         let mut c = MatMut { data, rs, cs };
-        let Shared { m, n, alpha, beta, bias, .. } = *shared;
+        let Shared { m, n, alpha, beta, .. } = *shared;
         let (i_origin, j_origin) = (rows.start * MR, cols.start * nr);
         let prefetcher = Prefetcher::new();
         for jp in cols {
@@ -652,15 +578,7 @@ impl WithSimd for Block<'_, '_, '_, '_> {
                     }
                 }
                 let tile = shared.tile(simd, ip, b_panel, b_step);
-                let bias = bias.map(|bias| &bias[j..j + columns]);
-                store(
-                    simd,
-                    &tile,
-                    (alpha, beta, bias),
-                    &mut c,
-                    (i - i_origin, height),
-                    (j - j_origin, columns),
-                );
+                store(simd, &tile, alpha, beta, &mut c, (i - i_origin, height), (j - j_origin, columns));
             }
         }
     }
@@ -749,7 +667,7 @@ mod tests {
         let mut c_view = c.view_mut();
         let (rs, cs) = (stride(c_view.strides()[0], m).unwrap(), stride(c_view.strides()[1], n).unwrap());
         let c_mat = MatMut { data: c_view.as_slice_memory_order_mut().unwrap(), rs, cs };
-        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, bias: None, c: c_mat }, 1);
+        product(kernel, Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: c_mat }, 1);
         let tolerance = 1e-5 * (k as f64 + 1.0);
         for ((i, j), &e) in expected.indexed_iter() {
             let found = f64::from(c[[i, j]]);
@@ -949,11 +867,11 @@ mod tests {
     }
 
     #[test]
-    fn a_bias_added_as_c_is_stored_equals_c_filled_with_it_first_bit_for_bit() {
+    fn a_product_with_a_bias_equals_c_filled_with_it_then_the_product_bit_for_bit() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        // The bias added by the stores of a row-major c (also cut into bands
-        // on the pool, with k over two passes); products computed as cᵀ, a
-        // column-major c, one column and k = 0, where c is filled first.
+        // A row-major c (also cut into bands on the pool, with k over two
+        // passes), products computed as cᵀ, a column-major c, one column and
+        // k = 0; c starts as NaN, which must not show through.
         for (m, k, n, c_by_columns) in [
             (33, 70, 50, false),
             (256, 300, 512, false),

@@ -83,18 +83,14 @@ pub(super) fn tile_packed<S: Simd>(simd: S, a: &[f32], b: &[f32]) -> [[S::f32s; 
     acc
 }
 
-/// How a tile is stored into c: c ← α·tile + β·c, or with a bias (for the
-/// tile's columns, β = 0) c ← α·tile + bias on every row.
-pub(super) type Scaling<'a> = (f32, f32, Option<&'a [f32]>);
-
-/// c[i.., j..] ← α·tile + β·c[i.., j..] (or + bias, see [`Scaling`]) for the
-/// `rows` × `cols` part of the tile that lies inside `c`; with β = 0 the old
-/// values are not read. A bias is only given for a row-major c (`c.cs` = 1).
+/// c[i.., j..] ← α·tile + β·c[i.., j..] for the `rows` × `cols` part of the
+/// tile that lies inside `c`; with β = 0 the old values are not read.
 #[inline(always)]
 pub(super) fn store<S: Simd>(
     simd: S,
     tile: &[[S::f32s; NV]; MR],
-    (alpha, beta, bias): Scaling<'_>,
+    alpha: f32,
+    beta: f32,
     c: &mut MatMut<'_>,
     (i, rows): (usize, usize),
     (j, cols): (usize, usize),
@@ -102,7 +98,7 @@ pub(super) fn store<S: Simd>(
     let lanes = S::F32_LANES;
     if c.cs == 1 {
         for (r, tile_row) in tile.iter().enumerate().take(rows) {
-            store_row(simd, tile_row, (alpha, beta, bias), &mut c.data[(i + r) * c.rs + j..][..cols]);
+            store_row(simd, tile_row, alpha, beta, &mut c.data[(i + r) * c.rs + j..][..cols]);
         }
     } else if c.rs == 1 {
         // c is column-major (a product computed transposed): each column of
@@ -151,17 +147,10 @@ pub(super) fn store<S: Simd>(
     }
 }
 
-/// row ← α·tile_row + β·row (or + bias, see [`Scaling`]) for the first
-/// `row.len()` (≤ NV vectors) values of one row of a tile; with β = 0 the
-/// old values are not read. α·tile + bias rounds as α·tile + 1·c does with
-/// c holding the bias, so adding the bias here equals filling c with it first.
+/// row ← α·tile_row + β·row for the first `row.len()` (≤ NV vectors)
+/// values of one row of a tile; with β = 0 the old values are not read.
 #[inline(always)]
-pub(super) fn store_row<S: Simd>(
-    simd: S,
-    tile_row: &[S::f32s; NV],
-    (alpha, beta, bias): Scaling<'_>,
-    row: &mut [f32],
-) {
+pub(super) fn store_row<S: Simd>(simd: S, tile_row: &[S::f32s; NV], alpha: f32, beta: f32, row: &mut [f32]) {
     let lanes = S::F32_LANES;
     let (alpha, vbeta) = (simd.splat_f32s(alpha), simd.splat_f32s(beta));
     for (v, &value) in tile_row.iter().enumerate() {
@@ -171,16 +160,13 @@ pub(super) fn store_row<S: Simd>(
         }
         let dst = &mut row[lo..hi];
         let mut out = simd.mul_f32s(alpha, value);
-        if let Some(bias) = bias {
-            out = simd.add_f32s(out, load(simd, &bias[lo..hi]));
-        }
         if let ([whole], []) = S::as_mut_simd_f32s(dst) {
-            if bias.is_none() && beta != 0.0 {
+            if beta != 0.0 {
                 out = simd.mul_add_e_f32s(vbeta, *whole, out);
             }
             *whole = out;
         } else {
-            if bias.is_none() && beta != 0.0 {
+            if beta != 0.0 {
                 out = simd.mul_add_e_f32s(vbeta, simd.partial_load_f32s(dst), out);
             }
             simd.partial_store_f32s(dst, out);
@@ -188,26 +174,12 @@ pub(super) fn store_row<S: Simd>(
     }
 }
 
-/// Up to one vector of values, the lanes past `values` zero.
-#[inline(always)]
-fn load<S: Simd>(simd: S, values: &[f32]) -> S::f32s {
-    match S::as_simd_f32s(values) {
-        ([whole], []) => *whole,
-        _ => simd.partial_load_f32s(values),
-    }
-}
-
-/// c ← β·c, or c ← bias on every row (a product with k = 0); β = 0 writes
-/// zeros without reading.
-pub(super) fn scale(m: usize, n: usize, beta: f32, bias: Option<&[f32]>, c: &mut MatMut<'_>) {
+/// c ← β·c (a product with k = 0); β = 0 writes zeros without reading.
+pub(super) fn scale(m: usize, n: usize, beta: f32, c: &mut MatMut<'_>) {
     for i in 0..m {
         for j in 0..n {
             let x = &mut c.data[i * c.rs + j * c.cs];
-            *x = match bias {
-                Some(bias) => bias[j],
-                None if beta == 0.0 => 0.0,
-                None => beta * *x,
-            };
+            *x = if beta == 0.0 { 0.0 } else { beta * *x };
         }
     }
 }
