@@ -162,9 +162,18 @@ impl Gemm for f32 {
         beta: f32,
         c: &mut ArrayViewMut2<'_, f32>,
     ) {
-        if !kernel_product(alpha, a, b, beta, c) {
-            general_mat_mul(alpha, a, b, beta, c);
-        }
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        let (Some(a_mat), Some(b_mat)) = (Mat::of(a), Mat::of(b)) else {
+            return general_mat_mul(alpha, a, b, beta, c);
+        };
+        let (rs, cs) = (stride(c.strides()[0], m), stride(c.strides()[1], n));
+        let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
+            return general_mat_mul(alpha, a, b, beta, c);
+        };
+        let p = Product { m, k, n, alpha, a: a_mat, b: b_mat, beta, c: MatMut { data, rs, cs } }.oriented();
+        let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
+        product(Kernel::Best, p, threads);
     }
 
     /// One pass holds each tile's whole sum in registers; its store then
@@ -173,30 +182,6 @@ impl Gemm for f32 {
     fn sums_in_one_pass(k: usize) -> bool {
         k <= KC
     }
-}
-
-/// c ← α·a·b + β·c on this module's kernel; false, touching nothing, if an operand's layout is
-/// not one it reads (not contiguous, or a negative stride).
-fn kernel_product(
-    alpha: f32,
-    a: &ArrayView2<'_, f32>,
-    b: &ArrayView2<'_, f32>,
-    beta: f32,
-    c: &mut ArrayViewMut2<'_, f32>,
-) -> bool {
-    let (m, k) = a.dim();
-    let n = b.ncols();
-    let (Some(a), Some(b)) = (Mat::of(a), Mat::of(b)) else {
-        return false;
-    };
-    let (rs, cs) = (stride(c.strides()[0], m), stride(c.strides()[1], n));
-    let (Some(rs), Some(cs), Some(data)) = (rs, cs, c.as_slice_memory_order_mut()) else {
-        return false;
-    };
-    let p = Product { m, k, n, alpha, a, b, beta, c: MatMut { data, rs, cs } }.oriented();
-    let threads = pool_threads(p.m.next_multiple_of(MR) * p.n.next_multiple_of(32) * k);
-    product(Kernel::Best, p, threads);
-    true
 }
 
 /// Multiply-adds of the register tiles (m·n·k with m and n rounded up to
