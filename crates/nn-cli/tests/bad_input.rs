@@ -99,6 +99,35 @@ impl Fixture {
             &file.metadata,
         )
         .unwrap();
+        // The model with a NaN weight, and a checkpoint with an infinite optimizer state.
+        let mut nan = file.tensors.clone();
+        nan.get_mut("0.bias").unwrap()[3] = f32::NAN;
+        nn_io::save_tensors(
+            dir.path().join("nanw.safetensors"),
+            nan.iter().map(|(k, v)| (k, v.view())),
+            &file.metadata,
+        )
+        .unwrap();
+        let ck = dir.file("ck.safetensors");
+        ok(&nn(&[
+            "train",
+            "--net",
+            "Linear(64,10)",
+            "--epochs",
+            "1",
+            "--optimizer",
+            "adam",
+            "--checkpoint",
+            &ck,
+        ]));
+        let mut ck_file = nn_io::load_tensors::<f32>(&ck).unwrap();
+        ck_file.tensors.get_mut("optimizer.exp_avg_sq.0.weight").unwrap()[[2, 5]] = f32::INFINITY;
+        nn_io::save_tensors(
+            dir.path().join("infstate.safetensors"),
+            ck_file.tensors.iter().map(|(k, v)| (k, v.view())),
+            &ck_file.metadata,
+        )
+        .unwrap();
         Self { dir }
     }
 
@@ -347,6 +376,29 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &format!(
                 "{} does not fit the model: missing 2.bias; unexpected extra; 2.weight: file (10, 8) vs model (10, 16)",
                 csv("wrong.safetensors")
+            ),
+        ),
+        case(
+            "a corrupt or truncated safetensors file",
+            &["eval", "--model", &csv("nanw.safetensors")],
+            &format!("{}: tensor 0.bias holds a non-finite value (NaN) at index 3", csv("nanw.safetensors")),
+        ),
+        case(
+            "a corrupt or truncated safetensors file",
+            &["predict", "--model", &csv("nanw.safetensors")],
+            &format!("{}: tensor 0.bias holds a non-finite value (NaN) at index 3", csv("nanw.safetensors")),
+        ),
+        case(
+            "a corrupt or truncated safetensors file",
+            &["export", "--torch", &csv("nanw.py"), "--model", &csv("nanw.safetensors")],
+            &format!("{}: tensor 0.bias holds a non-finite value (NaN) at index 3", csv("nanw.safetensors")),
+        ),
+        case(
+            "a corrupt or truncated safetensors file",
+            &[train, "--resume", &csv("infstate.safetensors"), "--epochs", "2"],
+            &format!(
+                "{}: tensor optimizer.exp_avg_sq.0.weight holds a non-finite value (inf) at index (2, 5)",
+                csv("infstate.safetensors")
             ),
         ),
         case(

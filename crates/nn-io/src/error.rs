@@ -65,6 +65,24 @@ pub enum IoError {
         /// Parameters whose tensor has another shape, in the model's order.
         shapes: Vec<ShapeMismatch>,
     },
+    /// A tensor holds a NaN or an infinity: a model that computes nothing but
+    /// NaN, or an optimizer state that would make every step NaN, is refused
+    /// when it is read rather than found out by its outputs.
+    #[error(
+        "{}: tensor {tensor} holds a non-finite value ({value}) at index {}",
+        path.display(),
+        Index(index)
+    )]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The first tensor (in name order) holding one.
+        tensor: String,
+        /// The first such value in row-major order: NaN, inf or -inf.
+        value: f64,
+        /// Its position in the tensor, one coordinate per dimension.
+        index: Vec<usize>,
+    },
     /// Two tensors to be saved have the same name.
     #[error("cannot write {}: two tensors are named {name}", path.display())]
     DuplicateName {
@@ -91,6 +109,18 @@ pub struct ShapeMismatch {
 impl fmt::Display for ShapeMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: file {} vs model {}", self.name, Dims(&self.file), Dims(&self.model))
+    }
+}
+
+/// A position in a tensor: `3` in a vector, `(2, 5)` in a matrix, `()` in a scalar.
+struct Index<'a>(&'a [usize]);
+
+impl fmt::Display for Index<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [i] => write!(f, "{i}"),
+            index => write!(f, "{}", Dims(index)),
+        }
     }
 }
 
@@ -130,6 +160,26 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "m.safetensors does not fit the model: missing 2.weight, 2.bias; unexpected 4.bias; 0.weight: file (10, 64) vs model (100, 64)"
+        );
+    }
+
+    #[test]
+    fn non_finite_values_are_named_with_their_index() {
+        let err = |value: f64, index: Vec<usize>| {
+            IoError::NonFinite { path: "m.safetensors".into(), tensor: "0.weight".into(), value, index }
+                .to_string()
+        };
+        assert_eq!(
+            err(f64::NAN, vec![3]),
+            "m.safetensors: tensor 0.weight holds a non-finite value (NaN) at index 3"
+        );
+        assert_eq!(
+            err(f64::INFINITY, vec![2, 5]),
+            "m.safetensors: tensor 0.weight holds a non-finite value (inf) at index (2, 5)"
+        );
+        assert_eq!(
+            err(f64::NEG_INFINITY, vec![]),
+            "m.safetensors: tensor 0.weight holds a non-finite value (-inf) at index ()"
         );
     }
 

@@ -8,7 +8,8 @@
 //!   in the report's notation), through [`write_atomic`]: a crash mid-write
 //!   leaves the previous file intact.
 //! - [`load_into`] checks element type, names and shapes against the model,
-//!   reports every problem at once, and copies only when all fit.
+//!   reports every problem at once, and copies only when all fit; a NaN or
+//!   infinite value in any tensor is refused, naming the tensor and index.
 //! - [`read_metadata`] reads the metadata first (to rebuild the network),
 //!   [`load_tensors`] reads every tensor by name (checkpoints, tests).
 //!

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Dimension, IxDyn};
 use nn_core::{Float, Module};
 
 use crate::elements::{decode_le, dtype_name, dtype_of};
@@ -14,14 +14,16 @@ use crate::{IoError, Metadata, ShapeMismatch, TensorFile};
 ///
 /// Strict, as PyTorch's `load_state_dict(strict=True)`: every tensor must
 /// have the model's element type `F` (an `f64` file is not silently cast
-/// into an `f32` model), and the names and shapes must be exactly the
-/// model's parameters. All problems are reported at once; only if there is
+/// into an `f32` model), every value must be finite, and the names and
+/// shapes must be exactly the model's parameters. All problems are reported at once; only if there is
 /// none are the values copied in, so on error `module` is unchanged.
 ///
 /// # Errors
 /// - [`IoError::Read`] if the file cannot be read;
 /// - [`IoError::Corrupt`] if it is truncated or not a safetensors file;
 /// - [`IoError::DType`] if a tensor is not of type `F`, naming both types;
+/// - [`IoError::NonFinite`] if a tensor holds a NaN or an infinity, naming
+///   the tensor, the value and its index;
 /// - [`IoError::Mismatch`] listing missing and unexpected tensors and each
 ///   shape as `0.weight: file (10, 64) vs model (100, 64)`.
 pub fn load_into<F: Float, M: Module<F> + ?Sized>(
@@ -77,11 +79,16 @@ pub fn assign_parameters<F: Float, M: Module<F> + ?Sized>(
     Ok(())
 }
 
-/// Reads every tensor of `path`, all of element type `F`, with the metadata.
+/// Reads every tensor of `path`, all of element type `F` and finite, with the metadata.
+///
+/// Every tensor is checked, not only a module's parameters: a checkpoint's
+/// optimizer state with a NaN in it is refused too.
 ///
 /// # Errors
-/// [`IoError::Read`], [`IoError::Corrupt`], or [`IoError::DType`] naming the
-/// first tensor (in name order) that is not of type `F`.
+/// [`IoError::Read`], [`IoError::Corrupt`], [`IoError::DType`] naming the
+/// first tensor (in name order) that is not of type `F`, or
+/// [`IoError::NonFinite`] naming the first tensor (in name order) that holds
+/// a NaN or an infinity, with the first such value and its index.
 pub fn load_tensors<F: Float>(path: impl AsRef<Path>) -> Result<TensorFile<F>, IoError> {
     let path = path.as_ref();
     let bytes = read(path)?;
@@ -96,8 +103,18 @@ pub fn load_tensors<F: Float>(path: impl AsRef<Path>) -> Result<TensorFile<F>, I
                 model: F::DTYPE,
             });
         }
-        let array = ArrayD::from_shape_vec(IxDyn(&t.shape), decode_le(t.data))
+        let array = ArrayD::from_shape_vec(IxDyn(&t.shape), decode_le::<F>(t.data))
             .map_err(|e| corrupt(path, format!("tensor {name}: {e}")))?;
+        // A NaN weight loads, evaluates and predicts without complaint (every
+        // output NaN, every label 0): refuse it here, where the file is named.
+        if let Some((index, value)) = array.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(IoError::NonFinite {
+                path: path.to_path_buf(),
+                tensor: name,
+                value: value.as_f64(),
+                index: index.slice().to_vec(),
+            });
+        }
         tensors.insert(name, array);
     }
     Ok(TensorFile { tensors, metadata })
@@ -299,6 +316,79 @@ mod tests {
         );
         std::fs::write(&bad, b"this is a CSV file, not a model\n1,2,3\n").unwrap();
         assert!(matches!(read_metadata(&bad).unwrap_err(), IoError::Corrupt { .. }));
+    }
+
+    /// Saves the tensors of `from` to `to` with the value at `index` of `tensor` replaced.
+    fn with_value<F: Float>(from: &Path, to: &Path, tensor: &str, index: &[usize], value: F) {
+        let mut file = load_tensors::<F>(from).unwrap();
+        file.tensors.get_mut(tensor).unwrap()[IxDyn(index)] = value;
+        crate::save_tensors(to, file.tensors.iter().map(|(k, v)| (k, v.view())), &file.metadata).unwrap();
+    }
+
+    #[test]
+    fn non_finite_values_are_refused_naming_tensor_value_and_index() {
+        let dir = TestDir::new("non-finite");
+        let good = dir.join("good.safetensors");
+        let bad = dir.join("bad.safetensors");
+        save(&mlp::<f32>(5, 1), &good, &Metadata::new().with("net", "x")).unwrap();
+        let cases: [(&str, &[usize], f32, &str); 4] = [
+            ("0.bias", &[3], f32::NAN, "tensor 0.bias holds a non-finite value (NaN) at index 3"),
+            ("0.weight", &[0, 0], f32::NAN, "tensor 0.weight holds a non-finite value (NaN) at index (0, 0)"),
+            (
+                "2.weight",
+                &[9, 4],
+                f32::INFINITY,
+                "tensor 2.weight holds a non-finite value (inf) at index (9, 4)",
+            ),
+            ("2.bias", &[0], f32::NEG_INFINITY, "tensor 2.bias holds a non-finite value (-inf) at index 0"),
+        ];
+        for (tensor, index, value, message) in cases {
+            with_value(&good, &bad, tensor, index, value);
+            let mut model = mlp::<f32>(5, 2);
+            let before = parameters(&model);
+            let err = load_into(&mut model, &bad).unwrap_err();
+            assert_eq!(err.to_string(), format!("{}: {message}", bad.display()));
+            assert_eq!(parameters(&model), before, "nothing is copied from a file with {value}");
+            assert!(matches!(load_tensors::<f32>(&bad).unwrap_err(), IoError::NonFinite { .. }));
+        }
+        // The first in name order, and the first in row-major order within it.
+        let mut file = load_tensors::<f32>(&good).unwrap();
+        file.tensors.get_mut("2.bias").unwrap()[IxDyn(&[1])] = f32::NAN;
+        file.tensors.get_mut("0.weight").unwrap()[IxDyn(&[1, 2])] = f32::INFINITY;
+        file.tensors.get_mut("0.weight").unwrap()[IxDyn(&[2, 0])] = f32::NAN;
+        crate::save_tensors(&bad, file.tensors.iter().map(|(k, v)| (k, v.view())), &file.metadata).unwrap();
+        assert_eq!(
+            load_tensors::<f32>(&bad).unwrap_err().to_string(),
+            format!("{}: tensor 0.weight holds a non-finite value (inf) at index (1, 2)", bad.display())
+        );
+        // The metadata alone can still be read (to say what the file is).
+        assert_eq!(read_metadata(&bad).unwrap().get("net"), Some("x"));
+    }
+
+    #[test]
+    fn non_finite_values_are_refused_in_f64_files_and_in_every_tensor() {
+        let dir = TestDir::new("non-finite-64");
+        let good = dir.join("good.safetensors");
+        let bad = dir.join("bad.safetensors");
+        save(&conv::<f64>(1), &good, &Metadata::new()).unwrap();
+        with_value(&good, &bad, "0.weight", &[3, 0, 2], f64::NAN);
+        assert_eq!(
+            load_into(&mut conv::<f64>(2), &bad).unwrap_err().to_string(),
+            format!("{}: tensor 0.weight holds a non-finite value (NaN) at index (3, 0, 2)", bad.display())
+        );
+        // Tensors that are no parameter, such as a checkpoint's optimizer state.
+        let mut file = load_tensors::<f64>(&good).unwrap();
+        let mut state = ArrayD::<f64>::zeros(IxDyn(&[4]));
+        state[2] = f64::INFINITY;
+        file.tensors.insert("optimizer.exp_avg.0.bias".into(), state);
+        crate::save_tensors(&bad, file.tensors.iter().map(|(k, v)| (k, v.view())), &file.metadata).unwrap();
+        assert_eq!(
+            load_tensors::<f64>(&bad).unwrap_err().to_string(),
+            format!(
+                "{}: tensor optimizer.exp_avg.0.bias holds a non-finite value (inf) at index 2",
+                bad.display()
+            )
+        );
     }
 
     #[test]
