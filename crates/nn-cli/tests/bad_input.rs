@@ -36,6 +36,7 @@ impl Fixture {
         write("word.csv", b"1,2,0\n3,x,1\n");
         write("latin1.csv", b"1,2,0\n3,\xe9,1\n");
         write("cut.csv.gz", b"\x1f\x8b\x08\x00");
+        write("typo1.csv", b"1,0.5x,0\n3,4,1\n");
         let images = |n: u32| {
             let mut b = [0x803u32, n, 8, 8].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
             b.extend((0..n as usize * 64).map(|i| (i % 17) as u8));
@@ -337,6 +338,11 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "a corrupt or truncated CSV file",
             &[train, "--net", "Linear(2,2)", "--data", &csv("cut.csv.gz")],
             &format!("{}: bad gzip data: unexpected end of file", csv("cut.csv.gz")),
+        ),
+        case(
+            "a corrupt or truncated CSV file",
+            &[train, "--net", "Linear(2,2)", "--data", &csv("typo1.csv")],
+            &format!("{}: line 1, column 2: '0.5x' is not a number", csv("typo1.csv")),
         ),
         case(
             "a corrupt or truncated safetensors file",

@@ -44,12 +44,15 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset,
 /// The format: comma-separated numbers, one sample per line, the features
 /// first and the class label last, so a file of c columns gives x
 /// (rows, c − 1). Fields are trimmed; blank lines are skipped; `\r\n` line
-/// ends are fine. The first non-blank line is a header, and skipped, if any
-/// of its fields is not a number (so a typo in the first data row is taken
-/// for a header). Labels are non-negative integers, written `3` or `3.0`.
-/// Features are multiplied by `options.scale`. Gzipped bytes (starting with
-/// 1f 8b) are decompressed first, whatever the file's name. Lines and
-/// columns in errors count from 1.
+/// ends are fine, and so is a UTF-8 byte-order mark before the first line.
+/// The first non-blank line is a header, and skipped, if none of its fields
+/// is a number (`x0,x1,label`); a first line with a number in it is data, so
+/// a typo there (`1,0.5x,0`) is an error naming its line and column, as on
+/// any other line (and a header naming columns by numbers, `0,1,label`, is
+/// refused the same way: name them with words). Labels are non-negative
+/// integers, written `3` or `3.0`. Features are multiplied by
+/// `options.scale`. Gzipped bytes (starting with 1f 8b) are decompressed
+/// first, whatever the file's name. Lines and columns in errors count from 1.
 ///
 /// ```
 /// use nn_data::{CsvOptions, parse_csv};
@@ -108,6 +111,9 @@ fn parse_rows(
     labels_below: Option<usize>,
 ) -> Result<(Array2<f32>, Vec<usize>), DataError> {
     let bytes = gunzip_if_needed(bytes, file)?;
+    // Excel's "CSV UTF-8" and Notepad start the file with one; left in, it
+    // glues itself to the first field, which then is no number.
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(&bytes);
     let feature_columns = |found: usize| if labels_below.is_some() { found - 1 } else { found };
     let mut values = Vec::new();
     let mut labels = Vec::new();
@@ -124,7 +130,7 @@ fn parse_rows(
         }
         if !seen_first_line {
             seen_first_line = true;
-            if text.split(',').any(|field| field.trim().parse::<f32>().is_err()) {
+            if is_header(text) {
                 continue;
             }
         }
@@ -151,6 +157,16 @@ fn parse_rows(
     let x = Array2::from_shape_vec((rows, feature_columns(columns)), values)
         .expect("every row pushed its features");
     Ok((x, labels))
+}
+
+/// UTF-8's byte-order mark, U+FEFF.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Whether the first line of a file is a header: none of its fields is a
+/// number. One number is enough to make it data, so that a typo in the first
+/// row is reported rather than the row silently dropped as a header.
+fn is_header(line: &str) -> bool {
+    line.split(',').all(|field| field.trim().parse::<f32>().is_err())
 }
 
 /// A field and where it is, for the error messages.
@@ -252,6 +268,42 @@ mod tests {
         let data = parse_csv(text, "x.csv", &CsvOptions::default()).unwrap();
         assert_eq!(data.x, array![[1.0, 2.0], [3.0, 4.0]]);
         assert_eq!(data.labels, vec![1, 0]);
+    }
+
+    #[test]
+    fn csv_skips_a_byte_order_mark() {
+        let rows: String = (0..60).map(|i| format!("{i},{},{}\n", i * 2, i % 3)).collect();
+        let with_bom = |text: &str| [UTF8_BOM, text.as_bytes()].concat();
+        let data = parse_csv(&with_bom(&rows), "bom.csv", &CsvOptions::default()).unwrap();
+        assert_eq!((data.len(), data.x[[0, 0]], data.labels[0]), (60, 0.0, 0));
+        let data =
+            parse_csv(&with_bom(&format!("a,b,label\r\n{rows}")), "bom.csv", &CsvOptions::default()).unwrap();
+        assert_eq!(data.len(), 60);
+        let data = parse_csv(&gzip(&with_bom(&rows)), "bom.csv.gz", &CsvOptions::default()).unwrap();
+        assert_eq!(data.len(), 60);
+        let x = parse_csv_features(&with_bom("1,2\n3,4\n"), "new.csv", 1.0).unwrap();
+        assert_eq!(x, array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(error_for(&with_bom(""), &CsvOptions::default()), "{f}: no data rows");
+        assert_eq!(
+            error_for(&with_bom("1,x,0\n"), &CsvOptions::default()),
+            "{f}: line 1, column 2: 'x' is not a number"
+        );
+    }
+
+    #[test]
+    fn a_first_line_with_a_number_is_data_not_a_header() {
+        assert_eq!(error("1,0.5x,0\n3,4,1\n"), "{f}: line 1, column 2: '0.5x' is not a number");
+        assert_eq!(error("\n\n1,2,x\n3,4,1\n"), "{f}: line 3, column 3: 'x' is not a number");
+        assert_eq!(error("0,1,label\n3,4,1\n"), "{f}: line 1, column 3: 'label' is not a number");
+        assert_eq!(error(" , 2 ,0\n3,4,1\n"), "{f}: line 1, column 1: '' is not a number");
+        let err = parse_csv_features(b"1,0.5x\n3,4\n", "new.csv", 1.0).unwrap_err();
+        assert_eq!(err.to_string(), "new.csv: line 1, column 2: '0.5x' is not a number");
+        // Still headers: no field is a number.
+        for header in ["a,b,label", "x 0, x 1 ,y", ",,"] {
+            let text = format!("{header}\n1,2,0\n3,4,1\n");
+            let data = parse_csv(text.as_bytes(), "x.csv", &CsvOptions::default()).unwrap();
+            assert_eq!(data.len(), 2, "{header}");
+        }
     }
 
     #[test]
