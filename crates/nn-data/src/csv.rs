@@ -45,11 +45,11 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset,
 /// first and the class label last, so a file of c columns gives x
 /// (rows, c − 1). Fields are trimmed; blank lines are skipped; `\r\n` line
 /// ends are fine, and so is a UTF-8 byte-order mark before the first line.
-/// The first non-blank line is a header, and skipped, if none of its fields
-/// is a number (`x0,x1,label`); a first line with a number in it is data, so
-/// a typo there (`1,0.5x,0`) is an error naming its line and column, as on
-/// any other line (and a header naming columns by numbers, `0,1,label`, is
-/// refused the same way: name them with words). Labels are non-negative
+/// The first non-blank line is a header, and skipped, if each of its fields
+/// that is not a number starts with a letter (`x0,x1,label`, or pandas's
+/// `0,1,label`); a field that starts like a number but is not one (`0.5x`,
+/// `-`), or is empty, makes it data, so that a typo in the first row is an
+/// error naming its line and column, as on any other line. Labels are non-negative
 /// integers, written `3` or `3.0`. Features are multiplied by
 /// `options.scale`. Gzipped bytes (starting with 1f 8b) are decompressed
 /// first, whatever the file's name. Lines and columns in errors count from 1.
@@ -162,11 +162,17 @@ fn parse_rows(
 /// UTF-8's byte-order mark, U+FEFF.
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
-/// Whether the first line of a file is a header: none of its fields is a
-/// number. One number is enough to make it data, so that a typo in the first
-/// row is reported rather than the row silently dropped as a header.
+/// Whether the first line of a file is a header: some field is not a number,
+/// and each such field starts with a letter (or `_` or a quote), as column
+/// names do. pandas names unnamed columns by their index (`0,1,label`), so
+/// numbers alone do not make a line data; but a field that is empty or
+/// starts like a number without being one (`0.5x`) is a typo in a data row,
+/// reported rather than the row silently dropped as a header.
 fn is_header(line: &str) -> bool {
-    line.split(',').all(|field| field.trim().parse::<f32>().is_err())
+    let mut names = line.split(',').map(str::trim).filter(|field| field.parse::<f32>().is_err()).peekable();
+    names.peek().is_some()
+        && names
+            .all(|name| name.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"' || c == '\''))
 }
 
 /// A field and where it is, for the error messages.
@@ -285,21 +291,22 @@ mod tests {
         assert_eq!(x, array![[1.0, 2.0], [3.0, 4.0]]);
         assert_eq!(error_for(&with_bom(""), &CsvOptions::default()), "{f}: no data rows");
         assert_eq!(
-            error_for(&with_bom("1,x,0\n"), &CsvOptions::default()),
-            "{f}: line 1, column 2: 'x' is not a number"
+            error_for(&with_bom("1,2x,0\n"), &CsvOptions::default()),
+            "{f}: line 1, column 2: '2x' is not a number"
         );
     }
 
     #[test]
     fn a_first_line_with_a_number_is_data_not_a_header() {
         assert_eq!(error("1,0.5x,0\n3,4,1\n"), "{f}: line 1, column 2: '0.5x' is not a number");
-        assert_eq!(error("\n\n1,2,x\n3,4,1\n"), "{f}: line 3, column 3: 'x' is not a number");
-        assert_eq!(error("0,1,label\n3,4,1\n"), "{f}: line 1, column 3: 'label' is not a number");
+        assert_eq!(error("\n\n1,2,3x\n3,4,1\n"), "{f}: line 3, column 3: '3x' is not a number");
+        assert_eq!(error("1,-,0\n3,4,1\n"), "{f}: line 1, column 2: '-' is not a number");
+        assert_eq!(error(",,\n3,4,1\n"), "{f}: line 1, column 1: '' is not a number");
         assert_eq!(error(" , 2 ,0\n3,4,1\n"), "{f}: line 1, column 1: '' is not a number");
         let err = parse_csv_features(b"1,0.5x\n3,4\n", "new.csv", 1.0).unwrap_err();
         assert_eq!(err.to_string(), "new.csv: line 1, column 2: '0.5x' is not a number");
-        // Still headers: no field is a number.
-        for header in ["a,b,label", "x 0, x 1 ,y", ",,"] {
+        // Still headers: every field that is not a number is a name.
+        for header in ["a,b,label", "x 0, x 1 ,y", "0,1,label", "\"a\",\"b\",_y"] {
             let text = format!("{header}\n1,2,0\n3,4,1\n");
             let data = parse_csv(text.as_bytes(), "x.csv", &CsvOptions::default()).unwrap();
             assert_eq!(data.len(), 2, "{header}");
