@@ -17,6 +17,7 @@ use crate::error::CliResult;
 use crate::experiment::NetSpec;
 use crate::model_file::{self, ModelInfo};
 use crate::notation::LayerSpec;
+use crate::output_paths::RunFiles;
 
 /// Metadata keys of a checkpoint that a model file does not carry.
 const CHECKPOINT_KEYS: &[&str] =
@@ -27,8 +28,12 @@ const CHECKPOINT_KEYS: &[&str] =
 /// # Errors
 /// A model file that cannot be loaded (it is loaded fully, so the script is
 /// only written for a file that fits its network), or a script that cannot
-/// be written.
+/// be written, or is the model file.
 pub fn run(args: &ExportArgs) -> CliResult<()> {
+    RunFiles::new()
+        .input("the --model file", Some(&args.model))
+        .output("--torch", Some(&args.torch))
+        .check()?;
     let model = model_file::load(&args.model)?;
     let mut metadata = model.metadata.clone();
     if metadata.get("checkpoint").is_some() {

@@ -16,6 +16,7 @@ use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
 use crate::merge;
 use crate::notation::parse;
+use crate::output_paths::RunFiles;
 use crate::search_id::SearchId;
 use crate::shard::Shard;
 use crate::shard_file;
@@ -27,7 +28,8 @@ const TRAINING_NAMES: &[&str] = &["lr", "batch_size", "epochs", "optimizer"];
 ///
 /// # Errors
 /// A bad `--grid` or `--shard`, a point whose network does not parse or fit
-/// the data, bad hyper-parameters, or a results file that cannot be written;
+/// the data, bad hyper-parameters, an output that is an input, or a results
+/// file that cannot be written;
 /// for `merge`, see [`merge::run`].
 pub fn run(args: &GridArgs) -> CliResult<()> {
     if let Some(GridCommand::Merge(merge_args)) = &args.command {
@@ -55,6 +57,12 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
             "--loss-graphs draws a whole search: give it to nn grid merge, not to a --shard",
         ));
     }
+    RunFiles::new()
+        .data("--data", Some(&args.data.data))
+        .input("the --labels file", args.data.labels.as_deref())
+        .output("--results", shard_results.as_deref().or(args.results.as_deref()))
+        .output("--loss-graphs", args.loss_graphs.as_deref())
+        .check()?;
     let grid = parse_grid(&args.grid)?;
     check_names(net, &grid)?;
     let data = load(&args.data.data, args.data.labels.as_deref())?;

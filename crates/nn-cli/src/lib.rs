@@ -17,6 +17,7 @@ pub mod grid_cmd;
 pub mod merge;
 pub mod model_file;
 pub mod notation;
+pub mod output_paths;
 pub mod predict_cmd;
 pub mod repro;
 pub mod search_id;

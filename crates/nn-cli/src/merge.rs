@@ -12,6 +12,7 @@ use nn_train::{FoldResult, GridResult, Metric, Point};
 use crate::args::MergeArgs;
 use crate::error::{CliError, CliResult};
 use crate::grid_cmd::{ranking_json, ranking_table, write_results};
+use crate::output_paths::RunFiles;
 use crate::search_id::SearchId;
 use crate::shard::Shard;
 use crate::shard_file::{self, ShardFile, ShardRow};
@@ -23,9 +24,17 @@ const LISTED: usize = 8;
 ///
 /// # Errors
 /// A file that cannot be read or is not a shard's results; shards of
-/// different searches; a job missing or given twice; a loss graph or
-/// results file that cannot be written.
+/// different searches; a job missing or given twice; an output that is a
+/// shard file; a loss graph or results file that cannot be written.
 pub fn run(args: &MergeArgs) -> CliResult<()> {
+    let inputs = args
+        .files
+        .iter()
+        .fold(RunFiles::new(), |files, path| files.input("a shard file being merged", Some(path.as_path())));
+    inputs
+        .output("--results", args.results.as_deref())
+        .output("--loss-graphs", args.loss_graphs.as_deref())
+        .check()?;
     let files: Vec<ShardFile> =
         args.files.iter().map(|path| shard_file::read(path)).collect::<CliResult<_>>()?;
     let result = merge(&files)?;

@@ -14,15 +14,29 @@ use crate::data_source::{model_input, prediction_rows, shaped};
 use crate::error::{CliError, CliResult};
 use crate::experiment::NetSpec;
 use crate::model_file;
+use crate::output_paths::RunFiles;
 
 /// Runs `nn predict`.
 ///
 /// # Errors
 /// A model file that cannot be loaded, data that cannot be read or does not
-/// fit the model, `--output labels` for an auto-encoder, or an output file
-/// that cannot be written (an existing one is then left intact).
+/// fit the model, `--output labels` for an auto-encoder, an `--out` file that
+/// is the model or the data, or an output file that cannot be written (an
+/// existing one is then left intact).
 pub fn run(args: &PredictArgs) -> CliResult<()> {
     let mut model = model_file::load(&args.model)?;
+    // The data defaults to the model's training data: that file is an input too.
+    let (data, labels) = match (&args.input.data, &model.info.trained_on) {
+        (Some(data), _) => (Some(data.as_str()), args.input.labels.as_deref()),
+        (None, Some(on)) if args.input.labels.is_none() => (Some(on.data.as_str()), on.labels.as_deref()),
+        (None, _) => (None, args.input.labels.as_deref()),
+    };
+    RunFiles::new()
+        .input("the --model file", Some(&args.model))
+        .data("--data", data)
+        .input("the --labels file", labels)
+        .output("--out", args.out.as_deref())
+        .check()?;
     let classifier = matches!(model.info.net, NetSpec::Classifier(_));
     let output =
         args.output.unwrap_or(if classifier { PredictOutput::Labels } else { PredictOutput::Scores });

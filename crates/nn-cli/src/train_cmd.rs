@@ -17,6 +17,7 @@ use crate::data_source::{load, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, Continuation, NetSpec, Network, Outcome, RunSpec, outputs};
 use crate::model_file::{self, ModelInfo, TrainedOn};
+use crate::output_paths::{RunFiles, same_file};
 use crate::threads::thread_pool;
 
 /// Metadata key of a checkpoint's interval, so that a resumed run goes on writing at the same pace.
@@ -42,6 +43,13 @@ fn run_in_pool(args: &TrainArgs) -> CliResult<()> {
         return run_resumed(args, checkpoint);
     }
     let net = NetSpec::parse(args.net.as_deref(), args.encoder.as_deref(), args.decoder.as_deref())?;
+    check_outputs(
+        args,
+        "the --data file",
+        &args.data.data,
+        args.data.labels.as_deref(),
+        args.checkpoint.as_deref(),
+    )?;
     let data = load(&args.data.data, args.data.labels.as_deref())?;
     if args.summary {
         return print_summary(&net, &data, args.hyper.seed, args.hyper.batch_size);
@@ -107,6 +115,9 @@ fn run_resumed(args: &TrainArgs, checkpoint: &Path) -> CliResult<()> {
             seed: info.seed,
         },
     };
+    let target = args.checkpoint.clone().unwrap_or_else(|| checkpoint.to_path_buf());
+    let data_what = if given("data") { "the --data file" } else { "the data file of the checkpoint's run" };
+    check_outputs(args, data_what, &trained_on.data, trained_on.labels.as_deref(), Some(&target))?;
     let data = load(&trained_on.data, trained_on.labels.as_deref())?;
     let spec = RunSpec {
         net: model.net.clone(),
@@ -126,8 +137,7 @@ fn run_resumed(args: &TrainArgs, checkpoint: &Path) -> CliResult<()> {
         Some(every) => every,
         None => info.metadata.get(CHECKPOINT_EVERY).and_then(|e| e.parse().ok()).unwrap_or(1),
     };
-    let target = args.checkpoint.clone().unwrap_or_else(|| checkpoint.to_path_buf());
-    if target != checkpoint {
+    if !same_file(&target, checkpoint) {
         model_file::check_free(&target, args.force)?;
     }
     if let Some(path) = &args.save {
@@ -142,6 +152,32 @@ fn run_resumed(args: &TrainArgs, checkpoint: &Path) -> CliResult<()> {
         )));
     }
     train_and_report(args, &spec, &data, trained_on, Some(checkpoint), Some((target, every)))
+}
+
+/// Refuses an output file that is an input of this run (`data`, the
+/// labels, the checkpoint resumed) or another output, before anything runs;
+/// `what` names the data in the message. A resumed run's checkpoint is
+/// updated in place: that one output may be its input.
+fn check_outputs(
+    args: &TrainArgs,
+    what: &str,
+    data: &str,
+    labels: Option<&Path>,
+    checkpoint: Option<&Path>,
+) -> CliResult<()> {
+    let resume = args.resume.as_deref();
+    let checkpoint = checkpoint.filter(|c| !resume.is_some_and(|r| same_file(c, r)));
+    let data = (data != "digits").then(|| Path::new(data));
+    RunFiles::new()
+        .input(what, data)
+        .input("the --labels file", labels)
+        .input("the --resume checkpoint", resume)
+        .output("--save", args.save.as_deref())
+        .output("--checkpoint", checkpoint)
+        .output("--history", args.history.as_deref())
+        .output("--plot", args.plot.as_deref())
+        .output("--reconstructions", args.reconstructions.as_deref())
+        .check()
 }
 
 /// Refuses a loss or hyper-parameter given on the command line that differs from the checkpoint's.

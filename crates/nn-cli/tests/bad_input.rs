@@ -37,6 +37,8 @@ impl Fixture {
         write("latin1.csv", b"1,2,0\n3,\xe9,1\n");
         write("cut.csv.gz", b"\x1f\x8b\x08\x00");
         write("typo1.csv", b"1,0.5x,0\n3,4,1\n");
+        write("shard-0.csv", b"a shard's rows\n");
+        write("shard-1.csv", b"a shard's rows\n");
         let images = |n: u32| {
             let mut b = [0x803u32, n, 8, 8].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
             b.extend((0..n as usize * 64).map(|i| (i % 17) as u8));
@@ -437,6 +439,60 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &[train, "--net", "Linear(64,10)", "--lr", "-1"],
             "learning rate must be positive and finite, got -1",
         ),
+        case(
+            "an output file that is an input",
+            &["predict", "--model", &m, "--data", &csv("w3.csv"), "--out", &m],
+            &format!("--out {m} is also the --model file; give another path"),
+        ),
+        case(
+            "an output file that is an input",
+            &["export", "--model", &m, "--torch", &m],
+            &format!("--torch {m} is also the --model file; give another path"),
+        ),
+        case(
+            "an output file that is an input",
+            &[
+                train,
+                "--net",
+                "Linear(3,2)",
+                "--data",
+                &csv("w3.csv"),
+                "--epochs",
+                "2",
+                "--history",
+                &csv("w3.csv"),
+            ],
+            &format!("--history {} is also the --data file; give another path", csv("w3.csv")),
+        ),
+        case(
+            "an output file that is an input",
+            &[train, "--net", "Linear(3,2)", "--data", &csv("w3.csv"), "--plot", &f.file("./w3.csv")],
+            &format!("--plot {} is also the --data file; give another path", f.file("./w3.csv")),
+        ),
+        case(
+            "an output file that is an input",
+            &["grid", "merge", &csv("shard-0.csv"), &csv("shard-1.csv"), "--results", &csv("shard-0.csv")],
+            &format!("--results {} is also a shard file being merged; give another path", csv("shard-0.csv")),
+        ),
+        case(
+            "an output file that is an input",
+            &[
+                train,
+                "--net",
+                "Linear(64,10)",
+                "--save",
+                &csv("g.safetensors"),
+                "--history",
+                &csv("g.safetensors"),
+                "--force",
+            ],
+            &format!("--history {} is also the --save file; give another path", csv("g.safetensors")),
+        ),
+        case(
+            "an output file that is an input",
+            &[train, "--net", "Linear(64,10)", "--save", &m, "--checkpoint", &m, "--force"],
+            &format!("--checkpoint {m} is also the --save file; give another path"),
+        ),
     ]
 }
 
@@ -544,6 +600,25 @@ fn a_learning_rate_that_makes_training_diverge() {
     check(Some("a learning rate that makes training diverge"), "diverge");
 }
 
+/// The cases are refused before anything is written: every file is as it was.
+#[test]
+fn an_output_file_that_is_an_input() {
+    let fixture = Fixture::new("overwrite");
+    let files = || -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(fixture.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect()
+    };
+    let before = files();
+    for case in cases(&fixture).into_iter().filter(|c| c.row == "an output file that is an input") {
+        let out = nn(&case.args);
+        assert_eq!(refused(&out), case.message, "nn {:?}\n{}", case.args, stderr(&out));
+    }
+    assert!(files() == before, "a refused run changed a file");
+}
+
 /// Every row of the table in docs/BAD-INPUT.md has its cases here, and the reverse.
 #[test]
 fn the_table_and_the_tests_list_the_same_rows() {
@@ -564,6 +639,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "an unknown layer name",
         "negative or zero sizes in the notation",
         "a learning rate that makes training diverge",
+        "an output file that is an input",
     ]
     .to_vec();
     let headings: Vec<String> = doc
