@@ -88,9 +88,26 @@ impl std::error::Error for NotationError {}
 
 impl fmt::Display for NotationError {
     /// `message at column N`, then the description with a caret under the token.
+    ///
+    /// A span past the end (nothing after a last arrow) puts the caret just
+    /// after the text; one that is not on character boundaries is widened to
+    /// them: whatever the span, this never panics.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let column = self.source[..self.span.start].chars().count() + 1;
-        let width = self.source[self.span.clone()].chars().count().max(1);
+        let source = self.source.as_str();
+        let floor = |mut i: usize| {
+            i = i.min(source.len());
+            while !source.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(self.span.start);
+        let mut end = floor(self.span.end.max(start));
+        if end < self.span.end.min(source.len()) {
+            end = source[end..].chars().next().map_or(end, |c| end + c.len_utf8());
+        }
+        let column = source[..start].chars().count() + 1;
+        let width = source[start..end].chars().count().max(1);
         writeln!(f, "{} at column {column}", self.message)?;
         writeln!(f, "  {}", self.source)?;
         write!(f, "  {}{}", " ".repeat(column - 1), "^".repeat(width))
@@ -157,10 +174,16 @@ fn parse_layer(source: &str, start: usize, end: usize) -> Located<LayerSpec> {
     let trimmed = text.trim();
     let at = start + lead;
     if trimmed.is_empty() {
-        return Err((
-            start..end.max(start + 1).min(source.len().max(start + 1)),
-            "missing layer between arrows".into(),
-        ));
+        // The caret goes under the blank between the arrows, or just after
+        // the text when it ends in an arrow (an empty span at its end).
+        let message = if end == source.len() {
+            "missing layer after the last arrow"
+        } else if start == 0 {
+            "missing layer before the first arrow"
+        } else {
+            "missing layer between arrows"
+        };
+        return Err((start..end, message.into()));
     }
     let name_len = trimmed.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(trimmed.len());
     let name = &trimmed[..name_len];
@@ -397,5 +420,65 @@ mod tests {
         );
         assert_eq!(parse("Linear(64,10) -> -> ReLU").unwrap_err().message, "missing layer between arrows");
         assert_eq!(parse("  ").unwrap_err().message, "the network is empty: write layers joined by ->");
+    }
+
+    #[test]
+    fn a_trailing_or_leading_arrow_points_past_the_text_or_at_its_start() {
+        for text in ["Linear(64,10) ->", "Linear(64,10)->", "Linear(64,10) →", "Linear(64,10) -> "] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.message, "missing layer after the last arrow", "{text}");
+            let column = text[..err.span.start].chars().count();
+            let shown = err.to_string();
+            assert_eq!(shown.lines().last().unwrap(), format!("  {}^", " ".repeat(column)), "{shown}");
+        }
+        assert_eq!(
+            parse("Linear(64,10) ->").unwrap_err().to_string(),
+            "missing layer after the last arrow at column 17\n  Linear(64,10) ->\n                  ^"
+        );
+        assert_eq!(parse("-> ReLU").unwrap_err().message, "missing layer before the first arrow");
+    }
+
+    /// Display never panics, whatever the span: past the end, reversed, or
+    /// inside a character.
+    #[test]
+    fn display_takes_any_span() {
+        for (start, end) in [(0, 0), (3, 1), (9, 99), (1, 2), (2, 3), (100, 200)] {
+            let err = NotationError { source: "a→b".into(), span: start..end, message: "m".into() };
+            assert!(err.to_string().starts_with("m at column"));
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text at all parses or gives an error that displays in three lines.
+        #[test]
+        fn any_text_parses_or_displays_its_error(text in "[-→>(),0-9a-zA-Z é{}]{0,40}") {
+            if let Err(err) = parse(&text) {
+                proptest::prop_assert_eq!(err.to_string().lines().count(), 3);
+            }
+        }
+    }
+
+    /// Every prefix of these notations (valid ones and broken ones), and each
+    /// with stray text added, parses or gives an error that displays: none panics.
+    #[test]
+    fn no_prefix_of_a_notation_panics() {
+        let texts = [
+            "Conv1D(3,1,32) -> MaxPool1D(2,2) -> Flatten -> Linear(992,100) -> ReLU -> Linear(100,10)",
+            "linear(64,10)→relu()→softmax",
+            "Linear(32,496) -> Unflatten(31,16) -> Upsample1D(2) -> Conv1D(3,16,1,2) -> Sigmoid",
+            "Linear(64,{h})->ReLU->Linear({h},10)->",
+            " → é(-1, ,) -> TanH(",
+        ];
+        for text in texts {
+            for (end, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                for extra in ["", "->", "→", " ", "é", ")", "(", ","] {
+                    let input = format!("{}{extra}", &text[..end]);
+                    if let Err(err) = parse(&input) {
+                        let shown = err.to_string();
+                        assert_eq!(shown.lines().count(), 3, "{input:?}: {shown}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -493,6 +493,21 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &[train, "--net", "Linear(64,10)", "--save", &m, "--checkpoint", &m, "--force"],
             &format!("--checkpoint {m} is also the --save file; give another path"),
         ),
+        case(
+            "a notation ending in an arrow",
+            &[train, "--net", "Linear(64,10) ->", "--epochs", "1"],
+            "--net: missing layer after the last arrow at column 17",
+        ),
+        case(
+            "a notation ending in an arrow",
+            &[train, "--encoder", "Linear(64,3) →", "--decoder", "Linear(3,64)"],
+            "--encoder: missing layer after the last arrow at column 15",
+        ),
+        case(
+            "a notation ending in an arrow",
+            &["grid", "--net", "Linear(64,{h})->ReLU->Linear({h},10)->", "--grid", "h=4"],
+            "--net at point h=4: missing layer after the last arrow at column 35",
+        ),
     ]
 }
 
@@ -600,6 +615,11 @@ fn a_learning_rate_that_makes_training_diverge() {
     check(Some("a learning rate that makes training diverge"), "diverge");
 }
 
+#[test]
+fn a_notation_ending_in_an_arrow() {
+    check(Some("a notation ending in an arrow"), "arrow");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -640,6 +660,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "negative or zero sizes in the notation",
         "a learning rate that makes training diverge",
         "an output file that is an input",
+        "a notation ending in an arrow",
     ]
     .to_vec();
     let headings: Vec<String> = doc
