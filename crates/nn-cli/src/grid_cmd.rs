@@ -11,6 +11,7 @@ use nn_train::{
 };
 
 use crate::args::{GridArgs, GridCommand};
+use crate::build;
 use crate::data_source::{load, shaped, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
@@ -73,10 +74,13 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
     let mut row_shape = None;
     let mut networks = Vec::with_capacity(points.len());
     for point in &points {
-        let spec = NetSpec::Classifier(
-            parse(&fill(net, point))
-                .map_err(|source| CliError::Notation { what: format!("--net at point {point}"), source })?,
-        );
+        let specs = parse(&fill(net, point))
+            .map_err(|source| CliError::Notation { what: format!("--net at point {point}"), source })?;
+        // As `nn train` does, before building: a size from the grid could
+        // otherwise ask for terabytes and abort the process.
+        build::check_parameters(&specs)
+            .map_err(|e| CliError::usage(format!("--net at point {point}: {e}")))?;
+        let spec = NetSpec::Classifier(specs);
         networks.push(spec.notation());
         let network = Network::build(&spec, args.hyper.seed);
         let shape = experiment::check(&spec, &network, train_part.features(), train_part.classes)

@@ -508,6 +508,26 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &["grid", "--net", "Linear(64,{h})->ReLU->Linear({h},10)->", "--grid", "h=4"],
             "--net at point h=4: missing layer after the last arrow at column 35",
         ),
+        case(
+            "sizes past what nn builds",
+            &[train, "--net", "Linear(64,99999999999) -> ReLU -> Linear(99999999999,10)"],
+            "--net: Linear(64, 99999999999) takes the network past the 2147483648 parameters nn builds at most",
+        ),
+        case(
+            "sizes past what nn builds",
+            &[
+                "grid",
+                "--net",
+                "Linear(64,{h})->ReLU->Linear({h},10)",
+                "--grid",
+                "h=99999999999",
+                "--epochs",
+                "1",
+                "--cv",
+                "2",
+            ],
+            "--net at point h=99999999999: Linear(64, 99999999999) takes the network past the 2147483648 parameters nn builds at most",
+        ),
     ]
 }
 
@@ -620,6 +640,11 @@ fn a_notation_ending_in_an_arrow() {
     check(Some("a notation ending in an arrow"), "arrow");
 }
 
+#[test]
+fn sizes_past_what_nn_builds() {
+    check(Some("sizes past what nn builds"), "past");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -661,6 +686,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "a learning rate that makes training diverge",
         "an output file that is an input",
         "a notation ending in an arrow",
+        "sizes past what nn builds",
     ]
     .to_vec();
     let headings: Vec<String> = doc
