@@ -94,6 +94,8 @@ pub fn merge(files: &[ShardFile]) -> CliResult<GridResult> {
         }
     }
 
+    whole_shards(files, points, cv)?;
+
     let mut slots: Vec<Vec<Vec<(&Path, &ShardRow)>>> = vec![vec![Vec::new(); cv]; points];
     for &(path, row) in &rows {
         slots[row.point.index()][row.result.fold].push((path, row));
@@ -160,6 +162,35 @@ pub fn merge(files: &[ShardFile]) -> CliResult<GridResult> {
         merged.push((point.clone(), results));
     }
     Ok(GridResult::from_folds(Metric::Accuracy, cv, param_names, merged))
+}
+
+/// Each file holds, for each shard K/N of its rows, exactly the jobs that
+/// shard runs in a search of `points` × `cv` jobs: a shard writes its file
+/// whole, so another count is a corrupt or cut file (or edited sizes).
+fn whole_shards(files: &[ShardFile], points: usize, cv: usize) -> CliResult<()> {
+    // shard_file::read has bounded points × cv by MAX_JOBS.
+    let total = points.saturating_mul(cv);
+    for file in files {
+        // (shard, rows of it, line of its first row), in the order first met.
+        let mut shards: Vec<(Shard, usize, usize)> = Vec::new();
+        for row in &file.rows {
+            match shards.iter_mut().find(|(shard, _, _)| *shard == row.shard) {
+                Some((_, count, _)) => *count += 1,
+                None => shards.push((row.shard, 1, row.line)),
+            }
+        }
+        for (shard, count, line) in shards {
+            let expected = total.saturating_sub(shard.index).div_ceil(shard.count.max(1));
+            if count != expected {
+                return Err(CliError::usage(format!(
+                    "{} line {line}: shard {shard} of a search of {points} points and {cv} folds runs {expected} jobs, \
+                     but the file has {count} rows of it; give the file the shard wrote, whole",
+                    file.path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every row of every file has the same search id.
@@ -327,6 +358,24 @@ mod tests {
             merge(&[shard(0, 2, 7), shard(1, 2, 7), shard(0, 2, 7)]).unwrap_err().to_string(),
             "shard-0.csv is given twice; give each shard's file once"
         );
+    }
+
+    #[test]
+    fn a_file_without_its_shard_s_every_job_is_refused() {
+        let mut cut = shard(0, 2, 7);
+        cut.rows.pop();
+        assert_eq!(
+            merge(&[cut, shard(1, 2, 7)]).unwrap_err().to_string(),
+            "shard-0.csv line 2: shard 0/2 of a search of 3 points and 2 folds runs 3 jobs, \
+             but the file has 2 rows of it; give the file the shard wrote, whole"
+        );
+        // Sizes edited in every row: the rows no longer make up the search.
+        let bigger = |k| {
+            let mut file = shard(k, 2, 7);
+            file.rows.iter_mut().for_each(|r| r.points = 1000);
+            file
+        };
+        assert!(merge(&[bigger(0), bigger(1)]).unwrap_err().to_string().contains("runs 1000 jobs"));
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub const COLUMNS: [&str; 11] = [
     "search",
 ];
 
+/// The most (point, fold) jobs a search read back may have: more than any
+/// search trains, few enough that `nn grid merge` holds a slot for each
+/// (a corrupt `points` or `cv` cell would otherwise ask for terabytes).
+pub const MAX_JOBS: usize = 1 << 20;
+
 /// One job's row, read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardRow {
@@ -199,6 +204,10 @@ fn row(names: &[String], cells: &[String], line: usize) -> Result<ShardRow, Stri
     let index = whole("point", &cells[0])?;
     let fold = whole("fold", &rest[0])?;
     let score = optional("score", &rest[1])?;
+    if let Some(score) = score.filter(|s| !s.is_finite()) {
+        // A NaN would rank first: nn grid writes no score for a failed job.
+        return Err(format!("score '{score}' is not finite"));
+    }
     let epochs_run = whole("epochs_run", &rest[3])?;
     let error = match rest[4].as_str() {
         "ok" => None,
@@ -220,6 +229,11 @@ fn row(names: &[String], cells: &[String], line: usize) -> Result<ShardRow, Stri
     let shard = Shard::parse(&rest[9]).map_err(|e| format!("shard: {e}"))?;
     let search = SearchId::parse(&rest[10])
         .ok_or_else(|| format!("search '{}' is not 16 hexadecimal digits", rest[10]))?;
+    if points.checked_mul(cv).is_none_or(|jobs| jobs > MAX_JOBS) {
+        return Err(format!(
+            "a search of {points} points and {cv} folds is more than the {MAX_JOBS} jobs nn grid merge takes (a corrupt file?)"
+        ));
+    }
     if index >= points || fold >= cv {
         return Err(format!(
             "point {index}, fold {fold} is outside the search of {points} points and {cv} folds"
@@ -402,6 +416,16 @@ mod tests {
             "point 4, fold 0 is outside the search of 4 points and 3 folds",
         );
         check("0,0.1,0", "3 cells, the header has 13");
+        check("0,0.1,0,NaN,0.2,2,ok,1.5,0.3,4,3,0/2,0000000000000abc", "score 'NaN' is not finite");
+        check("0,0.1,0,-inf,0.2,2,ok,1.5,0.3,4,3,0/2,0000000000000abc", "score '-inf' is not finite");
+        check(
+            "0,0.1,0,0.9,0.2,2,ok,1.5,0.3,4294967296,3,0/2,0000000000000abc",
+            "a search of 4294967296 points and 3 folds is more than the 1048576 jobs nn grid merge takes (a corrupt file?)",
+        );
+        check(
+            "0,0.1,0,0.9,0.2,2,ok,1.5,0.3,18446744073709551615,18446744073709551615,0/2,0000000000000abc",
+            "a search of 18446744073709551615 points and 18446744073709551615 folds is more than the 1048576 jobs nn grid merge takes (a corrupt file?)",
+        );
         let err = parse(Path::new("s.csv"), &format!("{header}0,\"open\n")).unwrap_err();
         assert_eq!(err.to_string(), "s.csv line 2: a quoted cell is not closed");
     }

@@ -39,6 +39,20 @@ impl Fixture {
         write("typo1.csv", b"1,0.5x,0\n3,4,1\n");
         write("shard-0.csv", b"a shard's rows\n");
         write("shard-1.csv", b"a shard's rows\n");
+        let shard = |rows: &[&str]| {
+            let header = "point,h,fold,score,final_train_loss,epochs_run,status,seconds,train_loss_history,points,cv,shard,search";
+            std::iter::once(header).chain(rows.iter().copied()).map(|r| format!("{r}\n")).collect::<String>()
+        };
+        let row = |score: &str, points: &str| {
+            format!("0,4,0,{score},0.2,2,ok,1.5,0.3;0.2,{points},2,0/1,0000000000000abc")
+        };
+        write("huge-shard.csv", shard(&[&row("0.9", "4294967296")]).as_bytes());
+        write("overflow-shard.csv", shard(&[&row("0.9", "18446744073709551615")]).as_bytes());
+        write(
+            "nan-shard.csv",
+            shard(&[&row("NaN", "1"), &row("0.9", "1").replacen("0,4,0", "0,4,1", 1)]).as_bytes(),
+        );
+        write("cut-shard.csv", shard(&[&row("0.9", "2")]).as_bytes());
         let images = |n: u32| {
             let mut b = [0x803u32, n, 8, 8].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
             b.extend((0..n as usize * 64).map(|i| (i % 17) as u8));
@@ -528,6 +542,35 @@ fn cases(f: &Fixture) -> Vec<Case> {
             ],
             "--net at point h=99999999999: Linear(64, 99999999999) takes the network past the 2147483648 parameters nn builds at most",
         ),
+        case(
+            "a corrupt shard file",
+            &["grid", "merge", &csv("huge-shard.csv")],
+            &format!(
+                "{} line 2: a search of 4294967296 points and 2 folds is more than the 1048576 jobs nn grid merge takes (a corrupt file?)",
+                csv("huge-shard.csv")
+            ),
+        ),
+        case(
+            "a corrupt shard file",
+            &["grid", "merge", &csv("overflow-shard.csv")],
+            &format!(
+                "{} line 2: a search of 18446744073709551615 points and 2 folds is more than the 1048576 jobs nn grid merge takes (a corrupt file?)",
+                csv("overflow-shard.csv")
+            ),
+        ),
+        case(
+            "a corrupt shard file",
+            &["grid", "merge", &csv("nan-shard.csv")],
+            &format!("{} line 2: score 'NaN' is not finite", csv("nan-shard.csv")),
+        ),
+        case(
+            "a corrupt shard file",
+            &["grid", "merge", &csv("cut-shard.csv")],
+            &format!(
+                "{} line 2: shard 0/1 of a search of 2 points and 2 folds runs 4 jobs, but the file has 1 rows of it; give the file the shard wrote, whole",
+                csv("cut-shard.csv")
+            ),
+        ),
     ]
 }
 
@@ -645,6 +688,11 @@ fn sizes_past_what_nn_builds() {
     check(Some("sizes past what nn builds"), "past");
 }
 
+#[test]
+fn a_corrupt_shard_file() {
+    check(Some("a corrupt shard file"), "shard");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -687,6 +735,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "an output file that is an input",
         "a notation ending in an arrow",
         "sizes past what nn builds",
+        "a corrupt shard file",
     ]
     .to_vec();
     let headings: Vec<String> = doc
