@@ -222,7 +222,7 @@ fn describe(args: &GridArgs, grid: &ParamGrid, networks: &[String]) -> String {
 /// Parses `name=v1,v2,...` entries into a grid; integers, numbers and texts.
 ///
 /// # Errors
-/// An entry without `=`, with no value, or a name given twice.
+/// An entry without `=`, with no value or an empty one (`h=4,,8`), or a name given twice.
 pub fn parse_grid(entries: &[String]) -> CliResult<ParamGrid> {
     let mut grid = ParamGrid::new();
     for entry in entries {
@@ -232,8 +232,14 @@ pub fn parse_grid(entries: &[String]) -> CliResult<ParamGrid> {
             )));
         };
         let name = name.trim().replace('-', "_");
-        let values: Vec<ParamValue> =
-            values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(parse_value).collect();
+        let texts: Vec<&str> = values.split(',').map(str::trim).collect();
+        if texts.len() > 1 && texts.iter().any(|v| v.is_empty()) {
+            // `h=4,,8` is a typo more often than a wish for two values.
+            return Err(CliError::usage(format!(
+                "--grid {entry}: an empty value between commas; write NAME=V1,V2,... e.g. hidden=50,100"
+            )));
+        }
+        let values: Vec<ParamValue> = texts.into_iter().filter(|v| !v.is_empty()).map(parse_value).collect();
         if name.is_empty() || values.is_empty() {
             return Err(CliError::usage(format!(
                 "--grid {entry}: expected NAME=V1,V2,... with at least one value"

@@ -571,6 +571,11 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 csv("cut-shard.csv")
             ),
         ),
+        case(
+            "an empty value in --grid",
+            &["grid", "--net", "Linear(64,{h})->ReLU->Linear({h},10)", "--grid", "h=4,,8"],
+            "--grid h=4,,8: an empty value between commas; write NAME=V1,V2,... e.g. hidden=50,100",
+        ),
     ]
 }
 
@@ -693,6 +698,11 @@ fn a_corrupt_shard_file() {
     check(Some("a corrupt shard file"), "shard");
 }
 
+#[test]
+fn an_empty_value_in_grid() {
+    check(Some("an empty value in --grid"), "grid-empty");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -736,6 +746,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "a notation ending in an arrow",
         "sizes past what nn builds",
         "a corrupt shard file",
+        "an empty value in --grid",
     ]
     .to_vec();
     let headings: Vec<String> = doc
