@@ -21,6 +21,7 @@ use crate::output_paths::RunFiles;
 use crate::search_id::SearchId;
 use crate::shard::Shard;
 use crate::shard_file;
+use crate::threads::check_threads;
 
 /// Names that set training rather than fill the network.
 const TRAINING_NAMES: &[&str] = &["lr", "batch_size", "epochs", "optimizer"];
@@ -57,6 +58,9 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
         return Err(CliError::usage(
             "--loss-graphs draws a whole search: give it to nn grid merge, not to a --shard",
         ));
+    }
+    if let Some(threads) = args.threads {
+        check_threads(threads)?;
     }
     RunFiles::new()
         .data("--data", Some(&args.data.data))

@@ -168,6 +168,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
     };
     let (m, train) = (f.file("m.safetensors"), "train");
     let csv = |name: &str| f.file(name);
+    // The bound depends on the machine: this one, as the binary sees it.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let too_many = format!(
+        "--threads 100000 is more than the {} threads nn starts on this machine of {cores} core{} (4 per core, at least 64)",
+        (cores * 4).max(64),
+        if cores == 1 { "" } else { "s" }
+    );
     vec![
         case(
             "wrong shapes between layers",
@@ -576,6 +583,20 @@ fn cases(f: &Fixture) -> Vec<Case> {
             &["grid", "--net", "Linear(64,{h})->ReLU->Linear({h},10)", "--grid", "h=4,,8"],
             "--grid h=4,,8: an empty value between commas; write NAME=V1,V2,... e.g. hidden=50,100",
         ),
+        case("too many threads", &[train, "--net", "Linear(64,10)", "--threads", "100000"], &too_many),
+        case(
+            "too many threads",
+            &[
+                "grid",
+                "--net",
+                "Linear(64,{h})->ReLU->Linear({h},10)",
+                "--grid",
+                "h=4",
+                "--threads",
+                "100000",
+            ],
+            &too_many,
+        ),
     ]
 }
 
@@ -703,6 +724,11 @@ fn an_empty_value_in_grid() {
     check(Some("an empty value in --grid"), "grid-empty");
 }
 
+#[test]
+fn too_many_threads() {
+    check(Some("too many threads"), "threads");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -747,6 +773,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "sizes past what nn builds",
         "a corrupt shard file",
         "an empty value in --grid",
+        "too many threads",
     ]
     .to_vec();
     let headings: Vec<String> = doc
