@@ -32,6 +32,7 @@ use crate::data_source::{load, shaped, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
 use crate::notation::{LayerSpec, parse};
+use crate::output_paths;
 use crate::threads::thread_pool;
 use crate::workloads::{self, Workload, WorkloadData, WorkloadName};
 
@@ -578,7 +579,7 @@ fn gemm_report(threads: usize) -> CliResult<Value> {
 /// 1437 × 64), `digits_train_labels.npy` (i64), `digits_train_folds.npy` (i64,
 /// the W5 fold of each row), `w4_x.npy` (f32, 10240 × 784), `w4_labels.npy` (i64).
 fn dump_data(dir: &Path, json_out: bool) -> CliResult<()> {
-    fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
+    output_paths::create_dir("--dump-data", dir)?;
     let part = digits_train()?;
     let mut folds = vec![0i64; part.len()];
     for (f, (_, val)) in stratified_k_fold(&part.labels, workloads::W5_FOLDS, 0)?.iter().enumerate() {

@@ -17,7 +17,7 @@ use crate::error::{CliError, CliResult};
 use crate::experiment::{self, NetSpec, Network};
 use crate::merge;
 use crate::notation::parse;
-use crate::output_paths::RunFiles;
+use crate::output_paths::{self, RunFiles};
 use crate::search_id::SearchId;
 use crate::shard::Shard;
 use crate::shard_file;
@@ -134,7 +134,7 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
         jobs: shard.map(|s| s.jobs(total)),
     };
     if let Some(dir) = &args.loss_graphs {
-        std::fs::create_dir_all(dir).map_err(|source| CliError::Io { path: dir.clone(), source })?;
+        output_paths::create_dir("--loss-graphs", dir)?;
     }
     let result =
         grid_search(build, &grid, x.view(), &train_part.labels, Metric::Accuracy, args.cv, &options)?;

@@ -12,7 +12,7 @@ use nn_train::{FoldResult, GridResult, Metric, Point};
 use crate::args::MergeArgs;
 use crate::error::{CliError, CliResult};
 use crate::grid_cmd::{ranking_json, ranking_table, write_results};
-use crate::output_paths::RunFiles;
+use crate::output_paths::{self, RunFiles};
 use crate::search_id::SearchId;
 use crate::shard::Shard;
 use crate::shard_file::{self, ShardFile, ShardRow};
@@ -39,7 +39,7 @@ pub fn run(args: &MergeArgs) -> CliResult<()> {
         args.files.iter().map(|path| shard_file::read(path)).collect::<CliResult<_>>()?;
     let result = merge(&files)?;
     if let Some(dir) = &args.loss_graphs {
-        std::fs::create_dir_all(dir).map_err(|source| CliError::Io { path: dir.clone(), source })?;
+        output_paths::create_dir("--loss-graphs", dir)?;
         result.draw_loss_graphs(dir)?;
     }
     if let Some(path) = &args.results {

@@ -79,6 +79,19 @@ impl<'a> RunFiles<'a> {
     }
 }
 
+/// Creates the directory `dir` named by `option` (`--loss-graphs`), and its
+/// parents, for a command to write files into; an existing one is kept.
+///
+/// # Errors
+/// [`CliError::Usage`] if `dir` is a file (`--loss-graphs good.csv is a file,
+/// not a directory`), [`CliError::Io`] if it cannot be created.
+pub fn create_dir(option: &str, dir: &Path) -> CliResult<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::usage(format!("{option} {} is a file, not a directory", dir.display())));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| CliError::io(dir, source))
+}
+
 /// Whether `a` and `b` name the same file (see the module's doc).
 pub fn same_file(a: &Path, b: &Path) -> bool {
     FileId::of(a) == FileId::of(b)
@@ -198,6 +211,20 @@ mod tests {
         );
         // A path under a directory that does not exist is compared as text.
         assert!(same_file(&d.join("none/x/../y.csv"), &d.join("none/y.csv")));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_directory_option_naming_a_file_says_so() {
+        let d = dir("create");
+        let data = d.join("data.csv");
+        assert_eq!(
+            create_dir("--out", &data).unwrap_err().to_string(),
+            format!("--out {} is a file, not a directory", data.display())
+        );
+        create_dir("--out", &d.join("new/graphs")).unwrap();
+        create_dir("--out", &d.join("new/graphs")).unwrap();
+        assert!(d.join("new/graphs").is_dir());
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -597,6 +597,29 @@ fn cases(f: &Fixture) -> Vec<Case> {
             ],
             &too_many,
         ),
+        case(
+            "a directory option naming a file",
+            &[
+                "grid",
+                "--net",
+                "Linear(64,{h})->ReLU->Linear({h},10)",
+                "--grid",
+                "h=4",
+                "--loss-graphs",
+                &csv("w3.csv"),
+            ],
+            &format!("--loss-graphs {} is a file, not a directory", csv("w3.csv")),
+        ),
+        case(
+            "a directory option naming a file",
+            &["repro", "--quick", "--only", "3.3", "--out", &csv("w3.csv")],
+            &format!("--out {} is a file, not a directory", csv("w3.csv")),
+        ),
+        case(
+            "a directory option naming a file",
+            &["bench", "--dump-data", &csv("w3.csv")],
+            &format!("--dump-data {} is a file, not a directory", csv("w3.csv")),
+        ),
     ]
 }
 
@@ -729,6 +752,11 @@ fn too_many_threads() {
     check(Some("too many threads"), "threads");
 }
 
+#[test]
+fn a_directory_option_naming_a_file() {
+    check(Some("a directory option naming a file"), "dir");
+}
+
 /// The cases are refused before anything is written: every file is as it was.
 #[test]
 fn an_output_file_that_is_an_input() {
@@ -774,6 +802,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "a corrupt shard file",
         "an empty value in --grid",
         "too many threads",
+        "a directory option naming a file",
     ]
     .to_vec();
     let headings: Vec<String> = doc

@@ -31,7 +31,8 @@ pub use report::{ReportMeta, SectionReport, SummaryRow};
 
 use crate::args::ReproArgs;
 use crate::data_source::{Split, split};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
+use crate::output_paths;
 use crate::repro::experiments::{SEED, TEST_FRACTION};
 
 /// Most runs trained at a time: the machine this was measured on has 2 cores,
@@ -50,7 +51,7 @@ pub fn run(args: &ReproArgs) -> CliResult<()> {
     let data = nn_data::digits();
     let split = split(&data, TEST_FRACTION, SEED)?;
     let chosen = select(sections(&budget, split.train.len()), args.only.as_deref())?;
-    std::fs::create_dir_all(&args.out).map_err(|source| CliError::Io { path: args.out.clone(), source })?;
+    output_paths::create_dir("--out", &args.out)?;
     let showcase = showcase(&split);
     let jobs: Vec<Job> = chosen.iter().flat_map(Job::of).collect();
     let runs = jobs.iter().map(Job::key).collect::<HashSet<_>>().len();
