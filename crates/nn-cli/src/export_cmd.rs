@@ -20,8 +20,15 @@ use crate::notation::LayerSpec;
 use crate::output_paths::RunFiles;
 
 /// Metadata keys of a checkpoint that a model file does not carry.
-const CHECKPOINT_KEYS: &[&str] =
-    &["checkpoint", "history", "optimizer_steps", "rows", "early_stop_eps", "checkpoint_every"];
+const CHECKPOINT_KEYS: &[&str] = &[
+    "checkpoint",
+    "history",
+    "optimizer_steps",
+    "rows",
+    "early_stop_eps",
+    "checkpoint_every",
+    crate::fingerprint::DATA_FINGERPRINT,
+];
 
 /// Runs `nn export`.
 ///

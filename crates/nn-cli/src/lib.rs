@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval_cmd;
 pub mod experiment;
 pub mod export_cmd;
+pub mod fingerprint;
 pub mod grid_cmd;
 pub mod merge;
 pub mod model_file;

@@ -16,6 +16,7 @@ use crate::build;
 use crate::data_source::{load, split};
 use crate::error::{CliError, CliResult};
 use crate::experiment::{self, Continuation, NetSpec, Network, Outcome, RunSpec, outputs};
+use crate::fingerprint::{DATA_FINGERPRINT, fingerprint};
 use crate::model_file::{self, ModelInfo, TrainedOn};
 use crate::output_paths::{RunFiles, same_file};
 use crate::threads::thread_pool;
@@ -143,12 +144,21 @@ fn run_resumed(args: &TrainArgs, checkpoint: &Path) -> CliResult<()> {
     if let Some(path) = &args.save {
         model_file::check_free(path, args.force)?;
     }
-    let rows = split(&data, trained_on.test_fraction, trained_on.seed)?.train.len();
+    let train = split(&data, trained_on.test_fraction, trained_on.seed)?.train;
+    let rows = train.len();
     if rows != info.rows {
         return Err(CliError::usage(format!(
             "{} was trained on {} rows but this data gives {rows} training rows: resume with the run's --data and --test-fraction",
             checkpoint.display(),
             info.rows
+        )));
+    }
+    // Checkpoints written before the fingerprint was recorded have none.
+    if info.metadata.get(DATA_FINGERPRINT).is_some_and(|recorded| recorded != fingerprint(&train)) {
+        return Err(CliError::usage(format!(
+            "{} was trained on other rows than the {rows} training rows of {}: resume with the run's --data and --test-fraction",
+            checkpoint.display(),
+            trained_on.data
         )));
     }
     train_and_report(args, &spec, &data, trained_on, Some(checkpoint), Some((target, every)))
@@ -267,7 +277,10 @@ fn train_and_report(
     let checkpointing = checkpointing.map(|(path, every)| Checkpointing {
         path,
         every,
-        metadata: info.metadata().with(CHECKPOINT_EVERY, every.to_string()),
+        metadata: info
+            .metadata()
+            .with(CHECKPOINT_EVERY, every.to_string())
+            .with(DATA_FINGERPRINT, fingerprint(&split.train)),
     });
     let continuation = Continuation { resume_from: resume_from.map(Path::to_path_buf), checkpointing };
     let mut outcome = experiment::run_with(spec, &split, &continuation)?;

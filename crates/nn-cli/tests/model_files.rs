@@ -313,6 +313,38 @@ fn resume_refuses_what_contradicts_the_checkpoint() {
     assert_eq!(eval["rows"], 1797);
 }
 
+/// The checkpoint keeps a fingerprint of its training rows: other rows of the
+/// same count are refused, the same rows under another name are not.
+#[test]
+fn resume_refuses_other_data_of_the_same_size_and_takes_moved_data() {
+    let dir = TempDir::new("resume-data");
+    let (data, ck) = (dir.file("a.csv"), dir.file("ck.safetensors"));
+    write_csv(&data, 40, 8, 2);
+    ok(&nn(&["train", "--net", "Linear(8,2)", "--data", &data, "--epochs", "2", "--checkpoint", &ck]));
+    let text = std::fs::read_to_string(&data).unwrap();
+    let (other, moved) = (dir.file("b.csv"), dir.file("moved.csv"));
+    // The same shape and labels, the zeros of the features (in most rows) changed.
+    std::fs::write(&other, text.replace("\n0,", "\n0.5,").replace(",0,", ",0.5,")).unwrap();
+    std::fs::write(&moved, &text).unwrap();
+    assert_eq!(
+        refused(&nn(&["train", "--resume", &ck, "--epochs", "3", "--data", &other])),
+        format!(
+            "{ck} was trained on other rows than the 32 training rows of {other}: resume with the run's --data and --test-fraction"
+        )
+    );
+    // The resumed checkpoint is an input: no other output may replace it, even with --force.
+    assert_eq!(
+        refused(&nn(&["train", "--resume", &ck, "--epochs", "3", "--save", &ck, "--force"])),
+        format!("--save {ck} is also the --resume checkpoint; give another path")
+    );
+    assert_eq!(
+        refused(&nn(&["train", "--resume", &ck, "--epochs", "3", "--history", &data])),
+        format!("--history {data} is also the data file of the checkpoint's run; give another path")
+    );
+    ok(&nn(&["train", "--resume", &ck, "--epochs", "3", "--data", &moved, "--checkpoint", &ck]));
+    assert_eq!(nn_train::read_checkpoint(&ck).unwrap().epochs, 3);
+}
+
 #[test]
 fn auto_encoders_save_evaluate_and_predict_reconstructions() {
     let dir = TempDir::new("ae");
