@@ -240,6 +240,19 @@ fn print_summary(net: &NetSpec, data: &Dataset, seed: u64, batch_size: usize) ->
     Ok(())
 }
 
+/// The classes with rows in `data` but none in `part`, in increasing order.
+fn classes_missing_from(part: &Dataset, data: &Dataset) -> Vec<usize> {
+    let mut in_part = vec![false; data.classes];
+    for &label in &part.labels {
+        in_part[label] = true;
+    }
+    let mut in_data = vec![false; data.classes];
+    for &label in &data.labels {
+        in_data[label] = true;
+    }
+    (0..data.classes).filter(|&class| in_data[class] && !in_part[class]).collect()
+}
+
 /// Splits, trains (afresh or from `resume_from`, writing checkpoints to
 /// `checkpointing` = (file, every N epochs)), saves, and reports.
 fn train_and_report(
@@ -255,10 +268,22 @@ fn train_and_report(
     if rows == 0 || split.test.is_empty() {
         return Err(CliError::usage(format!(
             "{} rows are too few to split into a training and a test part with --test-fraction {}: \
-             each class needs rows in both",
+             each part needs at least one row",
             data.len(),
             trained_on.test_fraction
         )));
+    }
+    let untrained = classes_missing_from(&split.train, data);
+    if !untrained.is_empty() {
+        eprintln!(
+            "nn: warning: class{} {} of the data {} no training rows with --test-fraction {}: \
+             the network never sees {}",
+            if untrained.len() > 1 { "es" } else { "" },
+            untrained.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            if untrained.len() > 1 { "have" } else { "has" },
+            trained_on.test_fraction,
+            if untrained.len() > 1 { "them" } else { "it" },
+        );
     }
     if spec.batch_size > rows {
         eprintln!(
@@ -404,4 +429,19 @@ pub fn reconstructions(
         side,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    #[test]
+    fn classes_missing_from_a_part_are_named_in_order() {
+        let data = Dataset::new(Array2::zeros((6, 2)), vec![0, 1, 2, 3, 3, 1]);
+        let part = data.select(&[1, 3]);
+        assert_eq!(classes_missing_from(&part, &data), vec![0, 2]);
+        assert_eq!(classes_missing_from(&data, &data), Vec::<usize>::new());
+    }
 }

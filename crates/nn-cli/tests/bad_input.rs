@@ -274,7 +274,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         case(
             "empty data sets",
             &[train, "--net", "Linear(2,1)", "--data", &csv("one.csv")],
-            "1 rows are too few to split into a training and a test part with --test-fraction 0.2: each class needs rows in both",
+            "1 rows are too few to split into a training and a test part with --test-fraction 0.2: each part needs at least one row",
         ),
         case(
             "batch size 0",

@@ -169,6 +169,21 @@ fn idx_images_without_labels_are_refused() {
 }
 
 #[test]
+fn classes_left_without_training_rows_are_named_in_a_warning() {
+    let out = nn(&["train", "--net", "Linear(64,10)", "--epochs", "1", "--test-fraction", "0.999"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "of the data have no training rows with --test-fraction 0.999: the network never sees them"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = nn(&["train", "--net", "Linear(64,10)", "--epochs", "1"]);
+    assert!(!stderr(&out).contains("no training rows"), "{}", stderr(&out));
+}
+
+#[test]
 fn an_unknown_optimizer_is_refused() {
     let out = nn(&["train", "--net", "Linear(64,10)", "--optimizer", "rmsprop"]);
     assert_eq!(out.status.code(), Some(2));
