@@ -42,6 +42,24 @@ pub enum ShapeError {
         /// Extra advice, empty or starting with `; `.
         hint: String,
     },
+    /// A loss was given a value outside its domain, e.g. a `BCELoss` target of 2.
+    #[error("{loss}: {argument} holds {value} at row {row}, column {column}, outside {domain}{hint}")]
+    Value {
+        /// The loss, e.g. `BCELoss()`.
+        loss: String,
+        /// Which argument: `target y` or `prediction yhat`.
+        argument: &'static str,
+        /// The value as printed, e.g. `2` or `NaN`.
+        value: String,
+        /// Its row (the sample in the batch), counting from 0.
+        row: usize,
+        /// Its column (the output), counting from 0.
+        column: usize,
+        /// The values the loss takes, e.g. `[0, 1]`.
+        domain: &'static str,
+        /// Extra advice, empty or starting with `; `.
+        hint: &'static str,
+    },
     /// A layer inside a chain (a `Sequential`, an `AutoEncoder`) refused its input.
     #[error("layer {index} of {chain}, {source}{context}")]
     InChain {
@@ -96,6 +114,23 @@ mod tests {
             found: "300".into(),
         };
         assert_eq!(err.to_string(), "Linear(310, 10) expects 310 features but receives 300");
+    }
+
+    #[test]
+    fn value_error_names_loss_argument_value_and_place() {
+        let err = ShapeError::Value {
+            loss: "BCELoss()".into(),
+            argument: "target y",
+            value: "2".into(),
+            row: 3,
+            column: 1,
+            domain: "[0, 1]",
+            hint: "; scale the targets into [0, 1]",
+        };
+        assert_eq!(
+            err.to_string(),
+            "BCELoss(): target y holds 2 at row 3, column 1, outside [0, 1]; scale the targets into [0, 1]"
+        );
     }
 
     #[test]

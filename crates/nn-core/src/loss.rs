@@ -19,20 +19,39 @@ pub trait Loss<F: Float = f32>: fmt::Display + Send {
     /// The loss of each sample, shape (batch,).
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside the loss's domain
+    /// (see [`check_targets`](Loss::check_targets)).
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError>;
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside the loss's domain
+    /// (see [`check_targets`](Loss::check_targets)).
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError>;
 
     /// ∂forward/∂yhat, shape of `yhat`, kept in the loss's buffer and returned.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside the loss's domain
+    /// (see [`check_targets`](Loss::check_targets)).
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError>;
+
+    /// Checks that every value of the targets `y` (batch, outputs) is one
+    /// this loss takes, e.g. in [0, 1] for a binary cross-entropy, so that a
+    /// training loop can refuse a whole data set before its first step.
+    /// The default accepts any value; [`forward`](Loss::forward) and
+    /// [`backward`](Loss::backward) run the same check on each batch.
+    ///
+    /// # Errors
+    /// [`ShapeError::Value`] naming the first value outside the domain and its (row, column).
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        let _ = y;
+        Ok(())
+    }
 }
 
 /// Checks that a loss got two (batch, outputs) tensors of the same shape.
@@ -72,6 +91,9 @@ impl<F: Float, L: Loss<F> + ?Sized> Loss<F> for Box<L> {
     }
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         (**self).backward(y, yhat)
+    }
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        (**self).check_targets(y)
     }
 }
 

@@ -2,12 +2,14 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
 use crate::clamp::{LOG_FLOOR, clamp_probability, clamped_ln};
-use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
+use crate::rows::{
+    Domain, check_rows, check_target_values, check_values, grad_rows, inverse_batch, mean_of_rows, per_row,
+};
 
 /// Binary cross-entropy between targets `y` in [0, 1] and probabilities
 /// `yhat` in [0, 1] (e.g. a `Sigmoid` output), both (batch, outputs).
@@ -21,7 +23,13 @@ use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
 /// [(1 − y)/(1 − ŷ) − y/ŷ] / batch, uses ŷ clamped into [δ, 1 − δ] with
 /// δ = max(1e-12, machine epsilon) (1e-12 in f64, about 1.19e-7 in f32), so
 /// its largest magnitude is about 1/δ per sample. Inside (δ, 1 − δ) the
-/// gradient is exact. A NaN prediction gives a NaN loss, never a clamped one.
+/// gradient is exact.
+///
+/// Every method refuses a target or a prediction outside [0, 1], NaN
+/// included, with [`ShapeError::Value`] naming the value and its (row,
+/// column): a target of 16 (unscaled pixels) would otherwise give a
+/// negative "loss" that training happily minimises, a prediction of 1.5 a
+/// NaN. The check is one vectorised pass over each tensor.
 ///
 /// ```
 /// use ndarray::array;
@@ -50,6 +58,23 @@ impl<F: Float> Default for BCELoss<F> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Advice for a target outside [0, 1].
+const TARGET_HINT: &str =
+    "; BCELoss takes targets in [0, 1]: scale the data (e.g. divide by its largest value)";
+
+/// Advice for a prediction outside [0, 1].
+const PREDICTION_HINT: &str = "; BCELoss takes probabilities: end the network with Sigmoid";
+
+/// Refuses a target or a prediction outside [0, 1] (NaN included), targets first.
+fn check_domain<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayView2<'_, F>,
+    yhat: ArrayView2<'_, F>,
+) -> Result<(), ShapeError> {
+    check_values(loss, "target y", y, Domain::unit(), TARGET_HINT)?;
+    check_values(loss, "prediction yhat", yhat, Domain::unit(), PREDICTION_HINT)
 }
 
 /// −Σⱼ [yⱼ log ŷⱼ + (1 − yⱼ) log(1 − ŷⱼ)] for one sample, logs clamped at −100.
@@ -84,26 +109,30 @@ impl<F: Float> Loss<F> for BCELoss<F> {
     /// ℓᵢ = −Σⱼ [yᵢⱼ log ŷᵢⱼ + (1 − yᵢⱼ) log(1 − ŷᵢⱼ)], shape (batch,).
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside [0, 1] or NaN.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        per_row(self, y, yhat, sample_loss)
+        per_row(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside [0, 1] or NaN.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        mean_of_rows(self, y, yhat, sample_loss)
+        mean_of_rows(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// [(1 − y)/(1 − ŷ) − y/ŷ] / batch with ŷ clamped into [δ, 1 − δ],
     /// shape of `yhat`, written into the kept buffer.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a value of `y` or `yhat` is outside [0, 1] or NaN.
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let (y, yhat) = check_rows(self, y, yhat)?;
+        check_domain(self, y.view(), yhat.view())?;
         let scale = inverse_batch::<F>(y.nrows());
         let grad = grad_rows(&mut self.grad, yhat.shape());
         Zip::from(grad).and(y).and(yhat).for_each(|g, &t, &p| {
@@ -113,6 +142,14 @@ impl<F: Float> Loss<F> for BCELoss<F> {
             *g = scale * ((F::one() - t) / (F::one() - p) - t / p);
         });
         Ok(&self.grad)
+    }
+
+    /// Refuses a target outside [0, 1], NaN included.
+    ///
+    /// # Errors
+    /// [`ShapeError::Value`] naming the first such value and its (row, column).
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        check_target_values(self, y, Domain::unit(), TARGET_HINT)
     }
 }
 
@@ -178,10 +215,62 @@ mod tests {
     }
 
     #[test]
-    fn bce_keeps_nan_predictions_visible() {
+    fn bce_refuses_nan_predictions_naming_them() {
+        // A NaN prediction is never clamped into a finite loss: it is named.
         let y = array![[1.0f32]].into_dyn();
         let yhat = array![[f32::NAN]].into_dyn();
-        assert!(BCELoss::<f32>::new().forward(y.view(), yhat.view()).unwrap().is_nan());
+        let err = BCELoss::<f32>::new().forward(y.view(), yhat.view()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "BCELoss(): prediction yhat holds NaN at row 0, column 0, outside [0, 1]; \
+             BCELoss takes probabilities: end the network with Sigmoid"
+        );
+    }
+
+    #[test]
+    fn bce_refuses_targets_outside_0_1_in_every_method() {
+        let y = array![[1.0f32, 0.0], [0.5, 2.0]].into_dyn();
+        let yhat = array![[0.5f32, 0.5], [0.5, 0.5]].into_dyn();
+        let expected = "BCELoss(): target y holds 2 at row 1, column 1, outside [0, 1]; \
+                        BCELoss takes targets in [0, 1]: scale the data (e.g. divide by its largest value)";
+        let mut loss = BCELoss::<f32>::new();
+        assert_eq!(loss.forward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.per_sample(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.check_targets(y.view()).unwrap_err().to_string(), expected);
+        let negative = array![[-0.25f64]].into_dyn();
+        let err = BCELoss::<f64>::new().forward(negative.view(), array![[0.5f64]].into_dyn().view());
+        assert!(
+            err.unwrap_err().to_string().starts_with("BCELoss(): target y holds -0.25 at row 0, column 0")
+        );
+        let nan = array![[f64::NAN]].into_dyn();
+        let err = BCELoss::<f64>::new().check_targets(nan.view()).unwrap_err();
+        assert!(matches!(err, ShapeError::Value { argument: "target y", row: 0, column: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn bce_refuses_predictions_outside_0_1_in_every_method() {
+        let y = array![[1.0f32, 0.0, 1.0]].into_dyn();
+        let yhat = array![[0.5f32, 0.25, 1.5]].into_dyn();
+        let expected = "BCELoss(): prediction yhat holds 1.5 at row 0, column 2, outside [0, 1]; \
+                        BCELoss takes probabilities: end the network with Sigmoid";
+        let mut loss = BCELoss::<f32>::new();
+        assert_eq!(loss.forward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.per_sample(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        // Not contiguous: the element-by-element path finds the same value.
+        let (yt, yhatt) = (y.t().to_owned(), yhat.t().to_owned());
+        assert_eq!(loss.forward(yt.t(), yhatt.t()).unwrap_err().to_string(), expected);
+    }
+
+    #[test]
+    fn bce_takes_the_ends_of_0_1() {
+        // 0 and 1 are in the domain, for targets and predictions, over several chunks.
+        let y = ndarray::Array2::from_shape_fn((2, 130), |(i, j)| ((i + j) % 2) as f32).into_dyn();
+        let mut loss = BCELoss::<f32>::new();
+        assert_eq!(loss.forward(y.view(), y.view()).unwrap(), 0.0);
+        assert!(loss.backward(y.view(), y.view()).is_ok());
+        assert!(loss.check_targets(y.view()).is_ok());
     }
 
     #[test]

@@ -2,12 +2,14 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
 use crate::clamp::{clamped_ln, floor_probability};
-use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
+use crate::rows::{
+    Domain, check_rows, check_target_values, check_values, grad_rows, inverse_batch, mean_of_rows, per_row,
+};
 
 /// Cross-entropy between one-hot (or any non-negative) targets `y` and
 /// probabilities `yhat` (e.g. a `Softmax` output), both (batch, classes).
@@ -56,33 +58,58 @@ fn sample_loss<F: Float>(y: ArrayView1<'_, F>, yhat: ArrayView1<'_, F>) -> F {
     Zip::from(y).and(yhat).fold(F::zero(), |acc, &t, &p| acc - t * clamped_ln(p))
 }
 
+/// Advice for a target outside the domain.
+const TARGET_HINT: &str = "; cross-entropy targets are one-hot rows (or other non-negative weights)";
+
+/// Refuses a target outside [0, inf); predictions are not checked (a NaN one
+/// gives a NaN loss, which a training loop reports as divergence).
+fn check_domain<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayView2<'_, F>,
+    _yhat: ArrayView2<'_, F>,
+) -> Result<(), ShapeError> {
+    check_values(loss, "target y", y, Domain::non_negative(), TARGET_HINT)
+}
+
 impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// ℓᵢ = −Σⱼ yᵢⱼ log ŷᵢⱼ, shape (batch,).
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        per_row(self, y, yhat, sample_loss)
+        per_row(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        mean_of_rows(self, y, yhat, sample_loss)
+        mean_of_rows(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// −y / max(ŷ, δ) / batch, shape of `yhat`, written into the kept buffer.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let (y, yhat) = check_rows(self, y, yhat)?;
+        check_domain(self, y.view(), yhat.view())?;
         let scale = inverse_batch::<F>(y.nrows());
         let grad = grad_rows(&mut self.grad, yhat.shape());
         Zip::from(grad).and(y).and(yhat).for_each(|g, &t, &p| *g = -scale * t / floor_probability(p));
         Ok(&self.grad)
+    }
+
+    /// Refuses a target that is negative, infinite or NaN.
+    ///
+    /// # Errors
+    /// [`ShapeError::Value`] naming the first such value and its (row, column).
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        check_target_values(self, y, Domain::non_negative(), TARGET_HINT)
     }
 }
 
@@ -131,6 +158,24 @@ mod tests {
         let grad = loss.backward(y.view(), yhat.view()).unwrap();
         assert!(grad.iter().all(|g| g.is_finite()), "{grad}");
         assert_eq!(grad[[1, 0]], 0.0);
+    }
+
+    #[test]
+    fn cross_entropy_refuses_negative_and_nan_targets_in_every_method() {
+        let y = array![[0.0f32, 1.0], [-1.0, 0.0]].into_dyn();
+        let yhat = array![[0.5f32, 0.5], [0.5, 0.5]].into_dyn();
+        let expected = "CrossEntropyLoss(): target y holds -1 at row 1, column 0, outside [0, inf) (finite, non-negative); \
+                        cross-entropy targets are one-hot rows (or other non-negative weights)";
+        let mut loss = CrossEntropyLoss::<f32>::new();
+        assert_eq!(loss.forward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.per_sample(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.check_targets(y.view()).unwrap_err().to_string(), expected);
+        for bad in [f32::NAN, f32::INFINITY] {
+            let y = array![[0.0f32, bad]].into_dyn();
+            let err = loss.forward(y.view(), array![[0.5f32, 0.5]].into_dyn().view()).unwrap_err();
+            assert!(matches!(err, ShapeError::Value { row: 0, column: 1, .. }), "{err}");
+        }
     }
 
     #[test]

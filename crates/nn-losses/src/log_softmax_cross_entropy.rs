@@ -2,11 +2,13 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
-use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
+use crate::rows::{
+    Domain, check_rows, check_target_values, check_values, grad_rows, inverse_batch, mean_of_rows, per_row,
+};
 
 /// Softmax and cross-entropy in one, on raw scores `yhat` (the last `Linear`
 /// output, no `Softmax`) against targets `y`, both (batch, classes).
@@ -73,30 +75,47 @@ fn sample_loss<F: Float>(y: ArrayView1<'_, F>, scores: ArrayView1<'_, F>) -> F {
     Zip::from(y).and(scores).fold(F::zero(), |acc, &t, &s| acc + t * ((max - s) + log_sum))
 }
 
+/// Advice for a target outside the domain.
+const TARGET_HINT: &str = "; cross-entropy targets are one-hot rows (or other non-negative weights)";
+
+/// Refuses a target outside [0, inf); predictions are not checked (a NaN one
+/// gives a NaN loss, which a training loop reports as divergence).
+fn check_domain<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayView2<'_, F>,
+    _yhat: ArrayView2<'_, F>,
+) -> Result<(), ShapeError> {
+    check_values(loss, "target y", y, Domain::non_negative(), TARGET_HINT)
+}
+
 impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
     /// ℓᵢ = −Σⱼ yᵢⱼ log softmax(ŷᵢ)ⱼ, shape (batch,).
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        per_row(self, y, yhat, sample_loss)
+        per_row(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), row by
     /// row, without allocating.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        mean_of_rows(self, y, yhat, sample_loss)
+        mean_of_rows(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// (softmax(ŷ) · Σⱼ yⱼ − y) / batch, shape of `yhat`, written into the kept buffer.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
+    /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let (y, yhat) = check_rows(self, y, yhat)?;
+        check_domain(self, y.view(), yhat.view())?;
         let scale = inverse_batch::<F>(y.nrows());
         let mut grad = grad_rows(&mut self.grad, yhat.shape());
         // One exp per score: g ← s − max row by row, then e = exp(g) over the
@@ -114,6 +133,14 @@ impl<F: Float> Loss<F> for LogSoftmaxCrossEntropy<F> {
             Zip::from(&mut g).and(t).for_each(|g, &t| *g = scale * (*g * softmax_scale - t));
         });
         Ok(&self.grad)
+    }
+
+    /// Refuses a target that is negative, infinite or NaN.
+    ///
+    /// # Errors
+    /// [`ShapeError::Value`] naming the first such value and its (row, column).
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        check_target_values(self, y, Domain::non_negative(), TARGET_HINT)
     }
 }
 
@@ -205,6 +232,30 @@ mod tests {
         let direct = LogSoftmaxCrossEntropy::<f64>::new().per_sample(y.view(), scores.view()).unwrap();
         let composed = CrossEntropyLoss::<f64>::new().per_sample(y.view(), probabilities.view()).unwrap();
         assert_close(&direct.into_dyn(), &composed.into_dyn(), 1e-12);
+    }
+
+    #[test]
+    fn log_softmax_ce_refuses_negative_and_nan_targets_in_every_method() {
+        let y = array![[0.0f32, 1.0], [f32::NAN, 0.0]].into_dyn();
+        let scores = array![[0.5f32, -3.0], [2.0, 0.5]].into_dyn();
+        let expected = "LogSoftmaxCrossEntropy(): target y holds NaN at row 1, column 0, outside [0, inf) (finite, non-negative); \
+                        cross-entropy targets are one-hot rows (or other non-negative weights)";
+        let mut loss = LogSoftmaxCrossEntropy::<f32>::new();
+        assert_eq!(loss.forward(y.view(), scores.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.per_sample(y.view(), scores.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), scores.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.check_targets(y.view()).unwrap_err().to_string(), expected);
+        let negative = array![[0.0f64, -1.0]].into_dyn();
+        let err = LogSoftmaxCrossEntropy::<f64>::new().check_targets(negative.view()).unwrap_err();
+        assert!(matches!(err, ShapeError::Value { row: 0, column: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn log_softmax_ce_keeps_nan_scores_visible() {
+        // A diverging network shows as a NaN loss, which training reports as divergence.
+        let y = array![[0.0f32, 1.0]].into_dyn();
+        let scores = array![[f32::NAN, 0.0]].into_dyn();
+        assert!(LogSoftmaxCrossEntropy::<f32>::new().forward(y.view(), scores.view()).unwrap().is_nan());
     }
 
     #[test]

@@ -2,11 +2,13 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
-use crate::rows::{check_rows, grad_rows, inverse_batch, mean_of_rows, per_row};
+use crate::rows::{
+    Domain, check_rows, check_target_values, check_values, grad_rows, inverse_batch, mean_of_rows, per_row,
+};
 
 /// Squared error between targets `y` and predictions `yhat`, both (batch, outputs).
 ///
@@ -50,33 +52,58 @@ fn sample_loss<F: Float>(y: ArrayView1<'_, F>, yhat: ArrayView1<'_, F>) -> F {
     Zip::from(y).and(yhat).fold(F::zero(), |acc, &t, &p| acc + (t - p) * (t - p))
 }
 
+/// Advice for a target outside the domain.
+const TARGET_HINT: &str = "";
+
+/// Refuses a target outside the finite numbers; predictions are not checked (a NaN one
+/// gives a NaN loss, which a training loop reports as divergence).
+fn check_domain<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayView2<'_, F>,
+    _yhat: ArrayView2<'_, F>,
+) -> Result<(), ShapeError> {
+    check_values(loss, "target y", y, Domain::finite(), TARGET_HINT)
+}
+
 impl<F: Float> Loss<F> for MSELoss<F> {
     /// ℓᵢ = Σⱼ (yᵢⱼ − ŷᵢⱼ)², shape (batch,).
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a target is NaN or infinite.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        per_row(self, y, yhat, sample_loss)
+        per_row(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// (1/batch) Σᵢ Σⱼ (yᵢⱼ − ŷᵢⱼ)², without allocating.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a target is NaN or infinite.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        mean_of_rows(self, y, yhat, sample_loss)
+        mean_of_rows(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
     }
 
     /// 2 (ŷ − y) / batch, shape of `yhat`, written into the kept buffer.
     ///
     /// # Errors
-    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape.
+    /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, outputs) shape;
+    /// [`ShapeError::Value`] if a target is NaN or infinite.
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let (y, yhat) = check_rows(self, y, yhat)?;
+        check_domain(self, y.view(), yhat.view())?;
         let scale = F::of_f64(2.0) * inverse_batch::<F>(y.nrows());
         let grad = grad_rows(&mut self.grad, yhat.shape());
         Zip::from(grad).and(y).and(yhat).for_each(|g, &t, &p| *g = scale * (p - t));
         Ok(&self.grad)
+    }
+
+    /// Refuses a target that is NaN or infinite.
+    ///
+    /// # Errors
+    /// [`ShapeError::Value`] naming the first such value and its (row, column).
+    fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
+        check_target_values(self, y, Domain::finite(), TARGET_HINT)
     }
 }
 
@@ -126,6 +153,22 @@ mod tests {
         let mut loss = MSELoss::<f32>::new();
         assert_eq!(loss.forward(y.view(), y.view()).unwrap(), 0.0);
         assert_eq!(loss.backward(y.view(), y.view()).unwrap().shape(), &[0, 3]);
+    }
+
+    #[test]
+    fn mse_refuses_nan_targets_in_every_method() {
+        let y = array![[1.0f32, f32::NAN]].into_dyn();
+        let yhat = array![[0.5f32, 0.5]].into_dyn();
+        let expected = "MSELoss(): target y holds NaN at row 0, column 1, outside the finite numbers";
+        let mut loss = MSELoss::<f32>::new();
+        assert_eq!(loss.forward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.per_sample(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.backward(y.view(), yhat.view()).unwrap_err().to_string(), expected);
+        assert_eq!(loss.check_targets(y.view()).unwrap_err().to_string(), expected);
+        // A NaN prediction stays a NaN loss: training reports it as divergence.
+        let y = array![[1.0f32, 0.0]].into_dyn();
+        let yhat = array![[f32::NAN, 0.5]].into_dyn();
+        assert!(loss.forward(y.view(), yhat.view()).unwrap().is_nan());
     }
 
     #[test]

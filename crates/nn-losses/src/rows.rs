@@ -29,32 +29,126 @@ pub(crate) fn check_rows<'a, 'b, F: Float>(
     }
 }
 
-/// A loss per sample, shape (batch,): `sample_loss` of each (target, prediction) row pair.
+/// The values a loss takes: a closed interval [lo, hi] and how messages print it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Domain<F> {
+    pub(crate) lo: F,
+    pub(crate) hi: F,
+    /// The interval as messages print it, e.g. `[0, 1]`.
+    pub(crate) notation: &'static str,
+}
+
+impl<F: Float> Domain<F> {
+    /// [0, 1], the probabilities.
+    pub(crate) fn unit() -> Self {
+        Self { lo: F::zero(), hi: F::one(), notation: "[0, 1]" }
+    }
+
+    /// The finite values ≥ 0 (the cross-entropy targets).
+    pub(crate) fn non_negative() -> Self {
+        Self { lo: F::zero(), hi: F::max_value(), notation: "[0, inf) (finite, non-negative)" }
+    }
+
+    /// Every finite value.
+    pub(crate) fn finite() -> Self {
+        Self { lo: F::min_value(), hi: F::max_value(), notation: "the finite numbers" }
+    }
+
+    /// Whether `v` is in [lo, hi]; false for NaN.
+    fn holds(&self, v: F) -> bool {
+        v >= self.lo && v <= self.hi
+    }
+}
+
+/// Checks that every value of `values` (batch, outputs) is in `domain`.
+///
+/// The check is one pass over the values (by chunks, without branches inside
+/// a chunk, so that it vectorises: a (32, 64) batch costs well under a
+/// microsecond), and allocates nothing unless a value is refused.
 ///
 /// # Errors
-/// [`ShapeError::Target`], as [`check_rows`].
+/// [`ShapeError::Value`] naming `loss`, `argument` (`target y` or
+/// `prediction yhat`), the first value outside `domain` in row-major order
+/// and its (row, column), with `hint`.
+pub(crate) fn check_values<F: Float>(
+    loss: &dyn fmt::Display,
+    argument: &'static str,
+    values: ArrayView2<'_, F>,
+    domain: Domain<F>,
+    hint: &'static str,
+) -> Result<(), ShapeError> {
+    const CHUNK: usize = 64;
+    let inside = match values.as_slice() {
+        Some(slice) => slice
+            .chunks(CHUNK)
+            .all(|chunk| chunk.iter().fold(true, |ok, &v| ok & (v >= domain.lo) & (v <= domain.hi))),
+        None => values.iter().all(|&v| domain.holds(v)),
+    };
+    if inside {
+        return Ok(());
+    }
+    let Some(((row, column), value)) = values.indexed_iter().find(|(_, v)| !domain.holds(**v)) else {
+        return Ok(());
+    };
+    Err(ShapeError::Value {
+        loss: loss.to_string(),
+        argument,
+        value: value.to_string(),
+        row,
+        column,
+        domain: domain.notation,
+        hint,
+    })
+}
+
+/// [`check_values`] on targets that should be (batch, outputs); a tensor of
+/// another rank is left to the shape check of the loss's own methods.
+///
+/// # Errors
+/// As [`check_values`].
+pub(crate) fn check_target_values<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayViewD<'_, F>,
+    domain: Domain<F>,
+    hint: &'static str,
+) -> Result<(), ShapeError> {
+    match y.into_dimensionality::<Ix2>() {
+        Ok(y) => check_values(loss, "target y", y, domain, hint),
+        Err(_) => Ok(()),
+    }
+}
+
+/// A loss per sample, shape (batch,): `sample_loss` of each (target, prediction) row pair,
+/// once `domain` has accepted the values.
+///
+/// # Errors
+/// [`ShapeError::Target`], as [`check_rows`]; `domain`'s error ([`ShapeError::Value`]).
 pub(crate) fn per_row<F: Float>(
     loss: &dyn fmt::Display,
     y: ArrayViewD<'_, F>,
     yhat: ArrayViewD<'_, F>,
+    domain: impl Fn(ArrayView2<'_, F>, ArrayView2<'_, F>) -> Result<(), ShapeError>,
     sample_loss: impl Fn(ArrayView1<'_, F>, ArrayView1<'_, F>) -> F,
 ) -> Result<Array1<F>, ShapeError> {
     let (y, yhat) = check_rows(loss, y, yhat)?;
+    domain(y.view(), yhat.view())?;
     Ok(Zip::from(y.rows()).and(yhat.rows()).map_collect(sample_loss))
 }
 
 /// The mean over the batch of [`per_row`]'s values, summed in row order
-/// without allocating.
+/// without allocating, once `domain` has accepted the values.
 ///
 /// # Errors
-/// [`ShapeError::Target`], as [`check_rows`].
+/// [`ShapeError::Target`], as [`check_rows`]; `domain`'s error ([`ShapeError::Value`]).
 pub(crate) fn mean_of_rows<F: Float>(
     loss: &dyn fmt::Display,
     y: ArrayViewD<'_, F>,
     yhat: ArrayViewD<'_, F>,
+    domain: impl Fn(ArrayView2<'_, F>, ArrayView2<'_, F>) -> Result<(), ShapeError>,
     sample_loss: impl Fn(ArrayView1<'_, F>, ArrayView1<'_, F>) -> F,
 ) -> Result<F, ShapeError> {
     let (y, yhat) = check_rows(loss, y, yhat)?;
+    domain(y.view(), yhat.view())?;
     let sum = Zip::from(y.rows()).and(yhat.rows()).fold(F::zero(), |acc, t, p| acc + sample_loss(t, p));
     Ok(batch_mean(sum, y.nrows()))
 }

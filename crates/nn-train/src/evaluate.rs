@@ -23,7 +23,8 @@ pub struct Evaluation {
 /// # Errors
 /// - [`TrainError::ZeroBatchSize`] if `chunk_size` is 0;
 /// - the data errors of [`train`](crate::train) (named `evaluation data`);
-/// - [`TrainError::Shape`] if the network or the loss refuses a chunk.
+/// - [`TrainError::Shape`] if the loss refuses a target value (before any
+///   chunk runs) or the network or the loss refuses a chunk.
 pub fn evaluate<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
     net: &mut N,
     loss: &L,
@@ -35,6 +36,7 @@ pub fn evaluate<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
         return Err(TrainError::ZeroBatchSize);
     }
     check_pair("evaluation data", &x, &y)?;
+    loss.check_targets(y.view()).map_err(|e| TrainError::shape("evaluation data", e))?;
     evaluate_checked(net, loss, x, y, chunk_size, "evaluation")
 }
 

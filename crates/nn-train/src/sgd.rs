@@ -71,8 +71,10 @@ pub fn sgd<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
 /// - [`TrainError::EmptyData`], [`TrainError::RowMismatch`],
 ///   [`TrainError::NoBatchAxis`], [`TrainError::NonFiniteData`]: bad
 ///   training or validation data;
-/// - [`TrainError::Shape`]: the network or loss refuses the data, naming
-///   the epoch and batch;
+/// - [`TrainError::Shape`]: the loss refuses a target value before the
+///   first step (`Loss::check_targets`, e.g. a `BCELoss` target outside
+///   [0, 1], naming its row and column in `y`), or the network or loss
+///   refuses a batch, naming the epoch and batch;
 /// - [`TrainError::Diverged`]: the loss or a gradient became NaN or
 ///   infinite, naming the epoch, batch and first non-finite layer; `net` then
 ///   keeps the parameters it had before the failing step.
@@ -118,8 +120,12 @@ pub(crate) fn run<F: Float, N: Module<F> + ?Sized, L: Loss<F> + ?Sized>(
         return Err(TrainError::ZeroCheckpointEvery);
     }
     let rows = checked_rows("training data", &x, &y)?;
+    // Targets the loss cannot take (a BCE target of 16) are refused here,
+    // naming the row of the data, rather than at a shuffled batch's row.
+    loss.check_targets(y.view()).map_err(|e| TrainError::shape("training data", e))?;
     if let Some((vx, vy)) = &config.validation {
         checked_rows("validation data", &vx.view(), &vy.view())?;
+        loss.check_targets(vy.view()).map_err(|e| TrainError::shape("validation data", e))?;
     }
     let mut optimizer = config.optimizer.build(config.learning_rate)?;
     *history = History::default();

@@ -2,7 +2,7 @@
 //! forward, loss, backward, finiteness checks, update, zero_grad.
 
 use ndarray::{ArrayD, ArrayViewD};
-use nn_core::{Float, Loss, Module};
+use nn_core::{Float, Loss, Module, ShapeError};
 
 use crate::as_dyn::AsDyn;
 use crate::{NonFinite, Optimizer, TrainError};
@@ -65,7 +65,17 @@ impl<F: Float> Stepper<F> {
         self.steps += 1;
         let value = {
             let out = net.forward(x.view()).map_err(|e| TrainError::shape(at.context(), e))?;
-            loss.forward(y.view(), out.view()).map_err(|e| TrainError::shape(at.context(), e))?
+            match loss.forward(y.view(), out.view()) {
+                Ok(value) => value,
+                // A loss that refuses a NaN prediction (BCELoss) sees a
+                // diverging network: report it as the divergence it is.
+                Err(ShapeError::Value { argument: "prediction yhat", .. })
+                    if net.first_non_finite_output().is_some() =>
+                {
+                    return Err(self.diverged(net, F::nan(), NonFinite::Loss, at));
+                }
+                Err(e) => return Err(TrainError::shape(at.context(), e)),
+            }
         };
         if !value.is_finite() {
             return Err(self.diverged(net, value, NonFinite::Loss, at));
