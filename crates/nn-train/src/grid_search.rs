@@ -96,6 +96,9 @@ struct FoldData<F: Float> {
 /// Before any job runs: [`TrainError::EmptyGrid`] / [`TrainError::DuplicateParam`]
 /// for a bad grid; [`TrainError::EmptyData`], [`TrainError::RowMismatch`],
 /// [`TrainError::NoBatchAxis`], [`TrainError::NonFiniteData`] for bad data;
+/// [`TrainError::LabelOutOfRange`] for a label the networks have no output
+/// for (not below the output width of the first point's network, found by
+/// building it once more; not below the number of rows if no point builds);
 /// [`TrainError::Data`] if the folds cannot be made (cv < 2 or more folds
 /// than samples); [`TrainError::ZeroThreads`] / [`TrainError::ThreadPool`].
 /// After the jobs: [`TrainError::Plot`] if a loss graph cannot be drawn.
@@ -130,6 +133,7 @@ where
         });
     }
     check_finite(WHAT, "x", &x)?;
+    let classes = check_labels(&build, &points, x.shape(), labels)?;
     let pool = match options.threads {
         Some(0) => return Err(TrainError::ZeroThreads),
         Some(threads) => Some(
@@ -144,7 +148,6 @@ where
         context: format!("grid search with cv = {cv}"),
         source: Box::new(source),
     })?;
-    let classes = labels.iter().max().map_or(0, |m| m + 1);
     let folds: Vec<FoldData<F>> = folds
         .iter()
         .map(|(train, val)| FoldData {
@@ -201,6 +204,45 @@ where
         result.draw_loss_graphs(dir)?;
     }
     Ok(result)
+}
+
+/// Checks the labels before any job starts and returns the number of
+/// classes, the largest label + 1 (the width of the one-hot targets).
+///
+/// Each label must have an output: it must be below the output width of the
+/// network of the first point that builds (asked with
+/// [`Module::output_shape`] on `x_shape`). When no point builds, or its
+/// network does not take `x`, every job fails anyway; the labels must then be
+/// below the number of rows, a bound that keeps the one-hot targets no
+/// larger than rows² values. Without this, a label of 10⁹ made every job
+/// build a one-hot matrix of rows × (10⁹ + 1) values before failing, and
+/// `usize::MAX` wrapped to 0 classes and panicked inside ndarray.
+///
+/// # Errors
+/// [`TrainError::LabelOutOfRange`] naming the first row holding the largest
+/// label, the label and the bound.
+fn check_labels<F: Float, B>(
+    build: &B,
+    points: &[Point],
+    x_shape: &[usize],
+    labels: &[usize],
+) -> Result<usize, TrainError>
+where
+    B: Fn(&Point) -> Result<Setup<F>, TrainError> + Sync,
+{
+    // The first row of the largest label: that is the one to name.
+    let (row, label) =
+        labels.iter().enumerate().fold((0, 0), |(r, m), (i, &l)| if l > m { (i, l) } else { (r, m) });
+    let outputs = points
+        .iter()
+        .find_map(|point| build(point).ok())
+        .and_then(|setup| setup.net.output_shape(x_shape).ok())
+        .and_then(|shape| shape.last().copied());
+    let bound = outputs.unwrap_or(labels.len());
+    if label >= bound {
+        return Err(TrainError::LabelOutOfRange { label, row, classes: bound });
+    }
+    Ok(label + 1)
 }
 
 /// The cost of one of `point`'s jobs per training row: its network's
@@ -515,6 +557,36 @@ mod tests {
             search(3, None, &labels[..10]),
             "grid-search data: x has 60 rows but the label list has 10; each sample needs one"
         );
+    }
+
+    #[test]
+    fn labels_without_an_output_are_refused_before_any_job() {
+        let (x, mut labels) = blobs();
+        let options = GridOptions { threads: Some(1), ..GridOptions::default() };
+        for (row, label) in [(7, 3), (12, 1_000_000_000), (59, usize::MAX)] {
+            labels[row] = label;
+            let started = std::time::Instant::now();
+            let err =
+                grid_search(build, &grid(), x.view(), &labels, Metric::Accuracy, 3, &options).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("label {label} in row {row} is not below the number of classes 3")
+            );
+            assert!(matches!(err, TrainError::LabelOutOfRange { classes: 3, .. }));
+            // No job ran: not one one-hot matrix of 10⁹ columns was built.
+            assert!(started.elapsed().as_secs() < 5);
+        }
+    }
+
+    #[test]
+    fn without_a_network_labels_must_be_below_the_row_count() {
+        let (x, mut labels) = blobs();
+        labels[4] = 60;
+        let failing = |_: &Point| -> Result<Setup<f32>, TrainError> { Err(TrainError::ZeroEpochs) };
+        let err =
+            grid_search(failing, &grid(), x.view(), &labels, Metric::Accuracy, 3, &GridOptions::default())
+                .unwrap_err();
+        assert_eq!(err.to_string(), "label 60 in row 4 is not below the number of classes 60");
     }
 
     #[test]
