@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use nn_core::{Dims, ShapeError};
+use nn_core::{Dims, Float, ShapeError};
 
 /// A [`ShapeError::Input`] for `layer`: "{layer} expects {expected} but receives {found}".
 pub(crate) fn input_error(
@@ -70,4 +70,26 @@ pub(crate) fn windows(
         ));
     }
     Ok((length - k_size) / stride + 1)
+}
+
+/// Panics unless a parameter tensor of shape `dims` can be allocated, i.e.
+/// its size in bytes fits in `isize`, naming `layer`, the tensor and its sizes.
+///
+/// Called by constructors before they allocate, so that `Linear::new(1 << 40,
+/// 1 << 40, …)` fails with our message instead of an overflow inside
+/// ndarray (or, for Conv1D's fan-in, inside our own arithmetic). A size that
+/// fits this bound but not the machine's memory still aborts on allocation.
+///
+/// # Panics
+/// If the product of `dims` times the element size overflows `isize`.
+pub(crate) fn assert_allocatable<F: Float>(layer: &dyn Display, tensor: &str, dims: &[usize]) {
+    let max = isize::MAX.unsigned_abs() / std::mem::size_of::<F>();
+    let count = dims.iter().try_fold(1usize, |count, &d| count.checked_mul(d)).filter(|&c| c <= max);
+    if count.is_none() {
+        let sizes = dims.iter().map(usize::to_string).collect::<Vec<_>>().join(" × ");
+        panic!(
+            "{layer}: {tensor} of {sizes} values is too large to allocate (at most {max} {} values fit in the address space)",
+            F::DTYPE
+        );
+    }
 }

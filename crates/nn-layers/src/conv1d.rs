@@ -95,7 +95,11 @@ impl<F: Float> Conv1D<F> {
     /// The argument order is the report's: kernel size, input channels, output channels, stride.
     ///
     /// # Panics
-    /// If a size or the stride is 0: a bug in the caller, not bad data.
+    /// If a size or the stride is 0: a bug in the caller, not bad data; or if
+    /// the weight's chan_out × chan_in × k_size values do not fit in the
+    /// address space, with a message naming the layer and the sizes. A weight
+    /// that fits the address space but not the memory aborts on allocation,
+    /// as any `Vec` does.
     pub fn new<R: Rng + ?Sized>(
         k_size: usize,
         chan_in: usize,
@@ -110,7 +114,8 @@ impl<F: Float> Conv1D<F> {
     /// fan_out = chan_out·k_size. The weight is drawn first, then the bias.
     ///
     /// # Panics
-    /// If a size or the stride is 0.
+    /// If a size or the stride is 0, or if the weight's chan_out × chan_in ×
+    /// k_size values do not fit in the address space (see [`new`](Conv1D::new)).
     pub fn with_init<R: Rng + ?Sized>(
         k_size: usize,
         chan_in: usize,
@@ -122,6 +127,12 @@ impl<F: Float> Conv1D<F> {
         assert!(
             k_size > 0 && chan_in > 0 && chan_out > 0 && stride > 0,
             "Conv1D({k_size}, {chan_in}, {chan_out}, {stride}): every size and the stride must be at least 1"
+        );
+        // Before chan_in · k_size, which would overflow first.
+        check::assert_allocatable::<F>(
+            &format_args!("Conv1D({k_size}, {chan_in}, {chan_out}, {stride})"),
+            "the weight",
+            &[chan_out, chan_in, k_size],
         );
         let (fan_in, fan_out) = (chan_in * k_size, chan_out * k_size);
         let weight = init::uniform(&[chan_out, chan_in, k_size], init.weight_bound(fan_in, fan_out), rng)
@@ -821,5 +832,14 @@ mod tests {
     #[should_panic(expected = "Conv1D(3, 0, 4, 1): every size and the stride must be at least 1")]
     fn conv1d_panics_on_a_zero_size() {
         let _ = Conv1D::<f32>::new(3, 0, 4, 1, &mut gradcheck::seeded(0));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Conv1D(4294967296, 4294967296, 2, 1): the weight of 2 × 4294967296 × 4294967296 values \
+                    is too large to allocate"
+    )]
+    fn conv1d_panics_with_its_own_message_when_the_weight_overflows() {
+        let _ = Conv1D::<f32>::new(1 << 32, 1 << 32, 2, 1, &mut gradcheck::seeded(0));
     }
 }

@@ -8,7 +8,7 @@ use nn_core::{Dims, Float, Init, Module, ParamName, Parameter, ParameterMut, Sha
 use rand::Rng;
 
 use crate::bias::add_column_sums;
-use crate::check::input_error;
+use crate::check::{self, input_error};
 
 /// A fully connected layer: input (batch, in_features) -> output (batch, out_features),
 /// y = x·Wᵀ + b.
@@ -55,7 +55,11 @@ impl<F: Float> Linear<F> {
     /// ([`Init::TorchDefault`], the Torch7 and PyTorch default).
     ///
     /// # Panics
-    /// If `in_features` or `out_features` is 0: a bug in the caller, not bad data.
+    /// If `in_features` or `out_features` is 0: a bug in the caller, not bad
+    /// data; or if the weight's out_features × in_features values do not fit
+    /// in the address space (e.g. `Linear::new(1 << 40, 1 << 40, …)`), with a
+    /// message naming the layer and both sizes. A weight that fits the address
+    /// space but not the memory aborts on allocation, as any `Vec` does.
     pub fn new<R: Rng + ?Sized>(in_features: usize, out_features: usize, rng: &mut R) -> Self {
         Self::with_init(in_features, out_features, Init::TorchDefault, rng)
     }
@@ -64,7 +68,9 @@ impl<F: Float> Linear<F> {
     /// The weight is drawn first, then the bias.
     ///
     /// # Panics
-    /// If `in_features` or `out_features` is 0.
+    /// If `in_features` or `out_features` is 0, or if the weight's
+    /// out_features × in_features values do not fit in the address space
+    /// (see [`new`](Linear::new)).
     pub fn with_init<R: Rng + ?Sized>(
         in_features: usize,
         out_features: usize,
@@ -74,6 +80,11 @@ impl<F: Float> Linear<F> {
         assert!(
             in_features > 0 && out_features > 0,
             "Linear({in_features}, {out_features}): in_features and out_features must be at least 1"
+        );
+        check::assert_allocatable::<F>(
+            &format_args!("Linear({in_features}, {out_features})"),
+            "the weight",
+            &[out_features, in_features],
         );
         let weight =
             init::uniform(&[out_features, in_features], init.weight_bound(in_features, out_features), rng)
@@ -787,5 +798,22 @@ mod tests {
     #[should_panic(expected = "Linear(0, 3): in_features and out_features must be at least 1")]
     fn linear_panics_on_a_zero_size() {
         let _ = Linear::<f32>::new(0, 3, &mut gradcheck::seeded(0));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Linear(1099511627776, 1099511627776): the weight of 1099511627776 × 1099511627776 values \
+                    is too large to allocate (at most 2305843009213693951 f32 values fit in the address space)"
+    )]
+    fn linear_panics_with_its_own_message_when_the_weight_overflows() {
+        let _ = Linear::<f32>::new(1 << 40, 1 << 40, &mut gradcheck::seeded(0));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Linear(2, 18446744073709551615): the weight of 18446744073709551615 × 2 values"
+    )]
+    fn linear_panics_with_its_own_message_when_the_count_overflows_usize() {
+        let _ = Linear::<f64>::new(2, usize::MAX, &mut gradcheck::seeded(0));
     }
 }
