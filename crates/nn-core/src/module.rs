@@ -23,6 +23,27 @@ pub const DEFAULT_GRADIENT_STEP: f64 = 1e-3;
 /// Every method checks its arguments first and returns a [`ShapeError`]
 /// naming the layer and both sizes; none panics on a bad shape.
 ///
+/// # Forward, then backward on the same input
+///
+/// The backward methods ([`backward_update_gradient`](Module::backward_update_gradient),
+/// [`backward_set_gradient`](Module::backward_set_gradient),
+/// [`backward_delta`](Module::backward_delta), [`backward`](Module::backward),
+/// [`backward_set`](Module::backward_set), [`sgd_check`](Module::sgd_check)
+/// and [`sgd_apply`](Module::sgd_apply)) follow Lua Torch's contract:
+/// "backward(input, gradOutput) assumes forward(input) has been called
+/// before, with the same input". `input` must be the input of the **last**
+/// [`forward`](Module::forward), the same values and not only the same
+/// shape, and the parameters must not have changed in between. A module may
+/// use what its forward kept instead of reading `input` again, which is what
+/// makes a training step cheap: `Conv1D` its im2col matrix, `MaxPool1D` the
+/// position of each window's maximum, `TanH`, `Sigmoid` and `Softmax` their
+/// output, a `Sequential` the kept output of each module as the next one's
+/// input. Only the shapes are checked: a backward with another input of the
+/// same shape returns the gradients at the last forward's input, without an
+/// error (debug builds of `Conv1D` and `MaxPool1D` assert against it). After
+/// a forward of another shape, the caching modules recompute what they need
+/// from `input`.
+///
 /// The `Display` form is the report's notation, e.g. `Linear(64, 100)` or `ReLU()`.
 pub trait Module<F: Float = f32>: fmt::Display + Send {
     /// Computes the output for `input`, keeps it, and returns it.
@@ -35,6 +56,10 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
     /// = ∂loss/∂output for this `input`. Gradients accumulate until
     /// [`zero_grad`](Module::zero_grad). A module without parameters checks
     /// the shapes and does nothing else.
+    ///
+    /// `input` must be the input of the last [`forward`](Module::forward)
+    /// (see [the contract](Module#forward-then-backward-on-the-same-input)):
+    /// a module may use what that forward kept instead of `input`.
     ///
     /// # Errors
     /// [`ShapeError`] if `input` does not fit or `delta` is not output-shaped.
@@ -65,6 +90,10 @@ pub trait Module<F: Float = f32>: fmt::Display + Send {
     }
 
     /// Computes ∂loss/∂input from `delta` = ∂loss/∂output, keeps it, and returns it.
+    ///
+    /// `input` must be the input of the last [`forward`](Module::forward)
+    /// (see [the contract](Module#forward-then-backward-on-the-same-input)):
+    /// a module may use what that forward kept instead of `input`.
     ///
     /// # Errors
     /// [`ShapeError`] if `input` does not fit or `delta` is not output-shaped.

@@ -47,9 +47,15 @@ struct Direct {
 /// SIMD registers. Wider kernels go through a product: the forward pass unrolls the input windows into a kept
 /// matrix (im2col, one row per output position, columns in the weight's
 /// (chan_in, k_size) order) and multiplies it by the weight seen as
-/// (chan_out, chan_in·k_size). `backward_update_gradient` reuses that matrix,
-/// assuming, as Lua Torch does, that the last forward was on the same input
-/// (after a forward of another shape it is rebuilt from `input`).
+/// (chan_out, chan_in·k_size). `backward_update_gradient` reuses that matrix:
+///
+/// **Contract** (Lua Torch's, see [`Module`]): the backward methods must be
+/// called with the input of the last `forward`, the same values, not only the
+/// same shape. For a wide kernel, `backward_update_gradient(x2, delta)` after
+/// `forward(x1)` with x2 of x1's shape computes the weight gradient of **x1**,
+/// without an error (only a forward of another shape makes it rebuild the
+/// matrix from `input`); debug builds assert that the matrix still holds
+/// `input`'s windows. Narrow kernels read `input` itself.
 ///
 /// ```
 /// use ndarray::{Array, IxDyn, arr1, arr3};
@@ -281,6 +287,21 @@ impl<F: Float> Conv1D<F> {
         self.cols_for = [batch, length, chan_in];
     }
 
+    /// Whether `cols` holds the windows of `x`, as [`im2col`](Self::im2col)
+    /// would write them (NaN matching NaN): the debug check of the
+    /// forward-then-backward contract. Reads `x` in place, allocates nothing.
+    fn cols_hold(&self, x: ArrayView3<'_, F>, out_len: usize) -> bool {
+        let k_size = self.k_size();
+        let same = |a: F, b: F| a == b || (a.is_nan() && b.is_nan());
+        self.cols.outer_iter().enumerate().all(|(r, row)| {
+            let (b, j) = (r / out_len, r % out_len);
+            row.iter().enumerate().all(|(c, &value)| {
+                let (i, t) = (c / k_size, c % k_size);
+                same(value, x[[b, j * self.stride + t, i]])
+            })
+        })
+    }
+
     /// `delta` as (batch·out_len, chan_out) rows, copied into `scratch` only if it is not contiguous.
     fn delta_rows<'a>(delta: ArrayView3<'a, F>, scratch: &'a mut Array2<F>) -> ArrayView2<'a, F> {
         let (batch, out_len, chan_out) = delta.dim();
@@ -336,6 +357,9 @@ impl<F: Float> Module<F> for Conv1D<F> {
     /// grad_bias += the sums of delta over the batch and the positions.
     /// (For narrow kernels both come from one direct pass over delta and the input.)
     ///
+    /// `input` must be the input of the last `forward`: wide kernels take the
+    /// windows from the matrix that forward kept (see the type's contract).
+    ///
     /// # Errors
     /// [`ShapeError::Input`] as for `forward`, [`ShapeError::Delta`] if `delta` is not
     /// (batch, out_len, chan_out).
@@ -357,8 +381,16 @@ impl<F: Float> Module<F> for Conv1D<F> {
             direct::weight_gradient(x, d, grad_weight, grad_bias, g);
             return Ok(());
         }
+        let x = input.into_dimensionality::<Ix3>().expect("checked: rank 3");
         if self.cols_for != dims {
-            self.im2col(input.into_dimensionality::<Ix3>().expect("checked: rank 3"), out_len);
+            self.im2col(x, out_len);
+        } else {
+            debug_assert!(
+                self.cols_hold(x, out_len),
+                "{self}: backward_update_gradient with another input than the last forward's (same shape {}): \
+                 call forward(input) first (the Module contract)",
+                Dims(&dims)
+            );
         }
         let delta = delta.into_dimensionality::<Ix3>().expect("checked: rank 3");
         let d = Self::delta_rows(delta, &mut self.delta_rows);
@@ -832,6 +864,40 @@ mod tests {
     #[should_panic(expected = "Conv1D(3, 0, 4, 1): every size and the stride must be at least 1")]
     fn conv1d_panics_on_a_zero_size() {
         let _ = Conv1D::<f32>::new(3, 0, 4, 1, &mut gradcheck::seeded(0));
+    }
+
+    /// A wide kernel (k_size·chan_in = 18 > 16): the im2col path, which reuses the forward's matrix.
+    fn wide_conv_and_input() -> (Conv1D<f64>, ArrayD<f64>, ArrayD<f64>) {
+        let mut rng = gradcheck::seeded(4);
+        let conv = Conv1D::<f64>::new(3, 6, 2, 1, &mut rng);
+        let x = gradcheck::uniform(&[2, 8, 6], -1.0..1.0, &mut rng);
+        let delta = gradcheck::uniform(&[2, 6, 2], -1.0..1.0, &mut rng);
+        (conv, x, delta)
+    }
+
+    #[test]
+    fn conv1d_backward_on_a_copy_of_the_forward_input_is_the_contract() {
+        // Same values at another address: what the contract asks, and what a
+        // debug build accepts.
+        let (mut conv, x, delta) = wide_conv_and_input();
+        conv.forward(x.view()).unwrap();
+        let copy = x.clone();
+        conv.backward_update_gradient(copy.view(), delta.view()).unwrap();
+        let mut fresh = wide_conv_and_input().0;
+        fresh.forward(x.view()).unwrap();
+        fresh.backward_update_gradient(x.view(), delta.view()).unwrap();
+        assert_eq!(conv.grad_weight, fresh.grad_weight);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "Conv1D(3, 6, 2): backward_update_gradient with another input than the last \
+                               forward's (same shape (2, 8, 6)): call forward(input) first (the Module contract)")]
+    fn conv1d_debug_builds_catch_a_backward_on_another_input() {
+        let (mut conv, x, delta) = wide_conv_and_input();
+        conv.forward(x.view()).unwrap();
+        let other = x.mapv(|v| v + 1.0);
+        let _ = conv.backward_update_gradient(other.view(), delta.view());
     }
 
     #[test]

@@ -12,9 +12,15 @@ use crate::check;
 /// -> output (batch, (length − k_size)/stride + 1, channels). No parameters.
 ///
 /// The forward pass keeps, for each output element, the input position of its
-/// maximum (the first one on ties), and both backward methods use it: they
-/// assume, as Lua Torch does, that the last forward was on the same input.
-/// (If the last forward had another shape, the positions are found again from `input`.)
+/// maximum (the first one on ties), and `backward_delta` routes `delta` by
+/// those positions, not by `input`'s values.
+///
+/// **Contract** (Lua Torch's, see [`Module`]): the backward methods must be
+/// called with the input of the last `forward`, the same values, not only the
+/// same shape. `backward_delta(x2, delta)` after `forward(x1)` with x2 of
+/// x1's shape routes `delta` by the maxima of **x1**, without an error (only a
+/// forward of another shape makes it find the positions again from `input`);
+/// debug builds assert that each kept position still holds its window's maximum.
 ///
 /// ```
 /// use ndarray::{Array, IxDyn};
@@ -77,6 +83,41 @@ impl<F: Float> MaxPool1D<F> {
         let dims = check::sequence(self, shape, None)?;
         let out_len = check::windows(self, dims[1], self.k_size, self.stride)?;
         Ok((dims, out_len))
+    }
+
+    /// Whether each kept position is still its window's maximum in `x` (the
+    /// first one, as the forward pass picks it): the debug check of the
+    /// forward-then-backward contract. Reads `x` in place, allocates nothing.
+    fn kept_maxima_hold(&self, x: ArrayView3<'_, F>, out_len: usize) -> bool {
+        fn holds<F: Float, T: Offset>(
+            x: ArrayView3<'_, F>,
+            at: &Array3<T>,
+            k_size: usize,
+            stride: usize,
+        ) -> bool {
+            let (batch, out_len, channels) = at.dim();
+            (0..batch).all(|b| {
+                (0..out_len).all(|j| {
+                    (0..channels).all(|c| {
+                        let (mut best, mut first) = (x[[b, j * stride, c]], 0);
+                        for t in 1..k_size {
+                            let v = x[[b, j * stride + t, c]];
+                            if wins(v, best) {
+                                (best, first) = (v, t);
+                            }
+                        }
+                        at[[b, j, c]] == T::of(first)
+                    })
+                })
+            })
+        }
+        if out_len == 0 || x.is_empty() {
+            return true;
+        }
+        match &self.argmax {
+            Argmax::Narrow(at) => holds(x, at, self.k_size, self.stride),
+            Argmax::Wide(at) => holds(x, at, self.k_size, self.stride),
+        }
     }
 
     /// Fills `output` and `argmax` for `x`.
@@ -307,6 +348,9 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
     /// Routes each element of `delta` to the input position of its window's maximum;
     /// where windows overlap, contributions add up. Positions no window covers get 0.
     ///
+    /// `input` must be the input of the last `forward`, whose maxima are used
+    /// (see the type's contract).
+    ///
     /// # Errors
     /// [`ShapeError::Input`] as for `forward`, [`ShapeError::Delta`] if `delta` is not output-shaped.
     fn backward_delta(
@@ -320,6 +364,13 @@ impl<F: Float> Module<F> for MaxPool1D<F> {
         let x = input.into_dimensionality::<Ix3>().expect("checked: rank 3");
         if self.argmax_for != dims {
             self.pool(x, out_len);
+        } else {
+            debug_assert!(
+                self.kept_maxima_hold(x, out_len),
+                "{self}: backward_delta with another input than the last forward's (same shape {}): \
+                 call forward(input) first (the Module contract)",
+                nn_core::Dims(&dims)
+            );
         }
         let d = delta.as_standard_layout();
         let d = d.as_slice().expect("standard layout is contiguous");
@@ -367,6 +418,33 @@ mod tests {
     /// (1, 5, 2): channel 0 is 1 3 2 0 9, channel 1 is 4 4 -1 5 5.
     fn two_channels() -> ArrayD<f64> {
         array(&[1, 5, 2], &[1.0, 4.0, 3.0, 4.0, 2.0, -1.0, 0.0, 5.0, 9.0, 5.0])
+    }
+
+    #[test]
+    fn max_pool1d_routes_by_the_last_forwards_maxima_the_contract() {
+        // A copy of the forward's input: the same routing as the input itself.
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        let x = two_channels();
+        pool.forward(x.view()).unwrap();
+        let delta = array(&[1, 2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let copy = x.clone();
+        let g = pool.backward_delta(copy.view(), delta.view()).unwrap();
+        assert_close(g, &[0.0, 2.0, 1.0, 0.0, 3.0, 0.0, 0.0, 4.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(
+        expected = "backward_delta with another input than the last forward's (same shape (1, 5, 2)): \
+                               call forward(input) first (the Module contract)"
+    )]
+    fn max_pool1d_debug_builds_catch_a_backward_on_another_input() {
+        let mut pool = MaxPool1D::<f64>::new(2, 2);
+        pool.forward(two_channels().view()).unwrap();
+        // Channel 0's first window becomes 3 1: its maximum moves.
+        let other = array(&[1, 5, 2], &[3.0, 4.0, 1.0, 4.0, 2.0, -1.0, 0.0, 5.0, 9.0, 5.0]);
+        let delta = array(&[1, 2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let _ = pool.backward_delta(other.view(), delta.view());
     }
 
     #[test]

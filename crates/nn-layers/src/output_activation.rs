@@ -25,9 +25,11 @@ pub trait OutputRule: fmt::Debug + Clone + Default + Send + Sync + 'static {
 /// An element-wise activation of rule `R`: input of any shape with at least
 /// one axis -> output of the same shape. No parameters.
 ///
-/// The backward pass uses the output kept by the last forward, assuming, as
-/// Lua Torch does, that it was on the same input; after a forward of another
-/// shape it is recomputed from `input`. Use it through its names,
+/// The backward pass uses the output kept by the last forward: as Lua Torch
+/// (see [`Module`]), `input` must be the input of the last forward, the same
+/// values, not only the same shape; another input of that shape gets the
+/// derivative at the last forward's input, without an error. After a forward
+/// of another shape the output is recomputed from `input`. Use it through its names,
 /// [`TanH`](crate::TanH) and [`Sigmoid`](crate::Sigmoid).
 #[derive(Debug, Clone)]
 pub struct OutputActivation<F: Float, R: OutputRule> {

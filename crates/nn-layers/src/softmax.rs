@@ -11,8 +11,11 @@ use crate::check;
 /// output of the same shape, each last-axis row summing to 1. No parameters.
 ///
 /// The backward pass, grad_input = s ⊙ (delta − Σ_last (delta ⊙ s)) row by row,
-/// uses the output kept by the last forward, assuming, as Lua Torch does, that
-/// it was on the same input; after a forward of another shape it is recomputed from `input`.
+/// uses the output kept by the last forward: as Lua Torch (see [`Module`]),
+/// `input` must be the input of the last forward, the same values, not only
+/// the same shape; another input of that shape gets the gradient at the last
+/// forward's input, without an error. After a forward of another shape the
+/// output is recomputed from `input`.
 ///
 /// For classification prefer a loss that takes the raw scores (log-softmax
 /// with cross-entropy): it is better conditioned than this layer followed by a log.

@@ -13,6 +13,11 @@ use crate::Summary;
 /// module keeps its own output, so the chain keeps every intermediate tensor
 /// for the backward pass without copying any.
 ///
+/// The backward methods therefore follow Lua Torch's contract (see
+/// [`Module`](nn_core::Module)): `input` must be the input of the last
+/// `forward`, the same values, not only the same shape. Module i > 0 gets
+/// the output module i − 1 kept as its input, whatever `input` is now.
+///
 /// Prints itself in the report's notation:
 ///
 /// ```
