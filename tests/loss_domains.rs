@@ -9,7 +9,10 @@ use nn::core::{Loss, ShapeError};
 use nn::layers::{Linear, Sigmoid};
 use nn::losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 use nn::models::Sequential;
-use nn::train::{NonFinite, Optim, TrainConfig, TrainError, evaluate, sgd, train};
+use nn::train::{
+    GridOptions, Metric, NonFinite, Optim, ParamGrid, Point, Setup, TrainConfig, TrainError, evaluate,
+    grid_search, sgd, train,
+};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -98,6 +101,26 @@ fn optim_step_refuses_a_bce_target_and_a_prediction_outside_0_1() {
         "step 1: BCELoss(): prediction yhat holds 2 at row 0, column 0, outside [0, 1]; \
          BCELoss takes probabilities: end the network with Sigmoid"
     );
+}
+
+#[test]
+fn a_grid_search_job_whose_network_predicts_outside_0_1_fails_with_the_reason() {
+    // 12 samples of 2 classes; a Linear without Sigmoid under BCELoss.
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| (i * 3 + j) as f32).into_dyn();
+    let labels: Vec<usize> = (0..12).map(|i| i % 2).collect();
+    let build = |point: &Point| -> Result<Setup<f32>, TrainError> {
+        let linear = Linear::new(2, 2, &mut StdRng::seed_from_u64(1));
+        let config = TrainConfig { learning_rate: point.get_f64("lr")?, epochs: 1, ..TrainConfig::default() };
+        Ok(Setup { net: Box::new(Sequential::new().add(linear)), loss: Box::new(BCELoss::new()), config })
+    };
+    let grid = ParamGrid::new().add("lr", [0.1]);
+    let result =
+        grid_search(build, &grid, x.view(), &labels, Metric::Accuracy, 2, &GridOptions::default()).unwrap();
+    for fold in &result.points[0].folds {
+        let error = fold.error.as_deref().unwrap_or_default();
+        assert!(error.starts_with("epoch 1, batch 1: BCELoss(): prediction yhat holds "), "{error}");
+        assert!(error.ends_with("; BCELoss takes probabilities: end the network with Sigmoid"), "{error}");
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use common::{TempDir, nn, ok, refused, stderr, write_csv};
 use ndarray::{ArrayD, IxDyn};
 use nn_core::Loss;
 use nn_io::Metadata;
-use nn_losses::{LogSoftmaxCrossEntropy, MSELoss};
+use nn_losses::{BCELoss, CrossEntropyLoss, LogSoftmaxCrossEntropy, MSELoss};
 
 /// The files the cases read, in a fresh directory, and a small trained model.
 struct Fixture {
@@ -29,6 +29,10 @@ impl Fixture {
         write("negative-label.csv", b"1,2,0\n1,3,-1\n");
         write("fraction-label.csv", b"1,2,0\n1,3,2.5\n");
         write("huge-label.csv", b"1,2,0\n1,3,99999999\n");
+        // Pixels 0 to 16 not scaled to [0, 1], the first column 16 throughout.
+        let unscaled: String =
+            (0..20).map(|i| format!("16,{},{},{}\n", i % 17, (i * 7) % 17, i % 2)).collect();
+        write("unscaled.csv", unscaled.as_bytes());
         write("empty.csv", b"");
         write("header.csv", b"a,b,label\n");
         write("one.csv", b"1,2,0\n");
@@ -224,6 +228,22 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "NaN or infinite values in data",
             &[train, "--net", "Linear(2,2)", "--data", &csv("big.csv")],
             &format!("{}: line 2, column 2: '1e39' is not finite", csv("big.csv")),
+        ),
+        case(
+            "values a loss cannot take",
+            &[
+                train,
+                "--encoder",
+                "Linear(3,2)",
+                "--decoder",
+                "Linear(2,3) -> Sigmoid",
+                "--data",
+                &csv("unscaled.csv"),
+                "--batch-size",
+                "8",
+            ],
+            "training data: BCELoss(): target y holds 16 at row 0, column 0, outside [0, 1]; \
+             BCELoss takes targets in [0, 1]: scale the data (e.g. divide by its largest value)",
         ),
         case(
             "labels out of range",
@@ -672,6 +692,27 @@ fn nan_or_infinite_values_in_data() {
 }
 
 #[test]
+fn values_a_loss_cannot_take() {
+    check(Some("values a loss cannot take"), "domain");
+}
+
+/// The library side of the row: a loss given a value outside its domain.
+#[test]
+fn a_loss_refuses_values_outside_its_domain() {
+    let y = ndarray::array![[0.0f32, 2.0]].into_dyn();
+    let yhat = ndarray::array![[0.5f32, 0.5]].into_dyn();
+    let err = BCELoss::new().forward(y.view(), yhat.view()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "BCELoss(): target y holds 2 at row 0, column 1, outside [0, 1]; \
+         BCELoss takes targets in [0, 1]: scale the data (e.g. divide by its largest value)"
+    );
+    let y = ndarray::array![[-1.0f32, 0.0]].into_dyn();
+    let err = CrossEntropyLoss::new().forward(y.view(), yhat.view()).unwrap_err();
+    assert!(err.to_string().starts_with("CrossEntropyLoss(): target y holds -1 at row 0, column 0"), "{err}");
+}
+
+#[test]
 fn labels_out_of_range() {
     check(Some("labels out of range"), "labels");
 }
@@ -786,6 +827,7 @@ fn the_table_and_the_tests_list_the_same_rows() {
         "wrong input width for a loaded model",
         "targets whose shape does not match predictions",
         "NaN or infinite values in data",
+        "values a loss cannot take",
         "labels out of range",
         "empty data sets",
         "batch size 0",
