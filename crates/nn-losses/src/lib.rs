@@ -14,6 +14,13 @@
 //! one-hot rows. Logarithms of probabilities are clamped at −100, as in
 //! PyTorch, so the probability losses stay finite at 0 and 1.
 //!
+//! Values are checked as shapes are: each loss refuses a value outside its
+//! domain with [`ShapeError::Value`](nn_core::ShapeError::Value), naming the
+//! value and its (row, column). `BCELoss` takes targets and predictions in
+//! [0, 1] (NaN refused), the cross-entropy losses finite non-negative targets,
+//! `MSELoss` finite targets; [`Loss::check_targets`](nn_core::Loss::check_targets)
+//! runs the target check alone, on a whole data set.
+//!
 //! ```
 //! use ndarray::array;
 //! use nn_core::Loss;
