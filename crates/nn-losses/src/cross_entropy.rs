@@ -2,13 +2,14 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayD, ArrayView1, ArrayView2, ArrayViewD, Zip};
+use ndarray::{Array1, ArrayD, ArrayView1, ArrayViewD, Zip};
 use nn_core::tensor::empty;
 use nn_core::{Float, Loss, ShapeError};
 
 use crate::clamp::{clamped_ln, floor_probability};
 use crate::rows::{
-    Domain, check_rows, check_target_values, check_values, grad_rows, inverse_batch, mean_of_rows, per_row,
+    CROSS_ENTROPY_TARGET_HINT, Domain, check_cross_entropy_domain, check_rows, check_target_values,
+    grad_rows, inverse_batch, mean_of_rows, per_row,
 };
 
 /// Cross-entropy between one-hot (or any non-negative) targets `y` and
@@ -58,19 +59,6 @@ fn sample_loss<F: Float>(y: ArrayView1<'_, F>, yhat: ArrayView1<'_, F>) -> F {
     Zip::from(y).and(yhat).fold(F::zero(), |acc, &t, &p| acc - t * clamped_ln(p))
 }
 
-/// Advice for a target outside the domain.
-const TARGET_HINT: &str = "; cross-entropy targets are one-hot rows (or other non-negative weights)";
-
-/// Refuses a target outside [0, inf); predictions are not checked (a NaN one
-/// gives a NaN loss, which a training loop reports as divergence).
-fn check_domain<F: Float>(
-    loss: &dyn fmt::Display,
-    y: ArrayView2<'_, F>,
-    _yhat: ArrayView2<'_, F>,
-) -> Result<(), ShapeError> {
-    check_values(loss, "target y", y, Domain::non_negative(), TARGET_HINT)
-}
-
 impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// ℓᵢ = −Σⱼ yᵢⱼ log ŷᵢⱼ, shape (batch,).
     ///
@@ -78,7 +66,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
     /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn per_sample(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<Array1<F>, ShapeError> {
-        per_row(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
+        per_row(self, y, yhat, |y, yhat| check_cross_entropy_domain(self, y, yhat), sample_loss)
     }
 
     /// The mean over the batch of [`per_sample`](Loss::per_sample), without allocating.
@@ -87,7 +75,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// [`ShapeError::Target`] if `y` and `yhat` are not the same (batch, classes) shape;
     /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn forward(&self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<F, ShapeError> {
-        mean_of_rows(self, y, yhat, |y, yhat| check_domain(self, y, yhat), sample_loss)
+        mean_of_rows(self, y, yhat, |y, yhat| check_cross_entropy_domain(self, y, yhat), sample_loss)
     }
 
     /// −y / max(ŷ, δ) / batch, shape of `yhat`, written into the kept buffer.
@@ -97,7 +85,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// [`ShapeError::Value`] if a target is negative, infinite or NaN.
     fn backward(&mut self, y: ArrayViewD<'_, F>, yhat: ArrayViewD<'_, F>) -> Result<&ArrayD<F>, ShapeError> {
         let (y, yhat) = check_rows(self, y, yhat)?;
-        check_domain(self, y.view(), yhat.view())?;
+        check_cross_entropy_domain(self, y.view(), yhat.view())?;
         let scale = inverse_batch::<F>(y.nrows());
         let grad = grad_rows(&mut self.grad, yhat.shape());
         Zip::from(grad).and(y).and(yhat).for_each(|g, &t, &p| *g = -scale * t / floor_probability(p));
@@ -109,7 +97,7 @@ impl<F: Float> Loss<F> for CrossEntropyLoss<F> {
     /// # Errors
     /// [`ShapeError::Value`] naming the first such value and its (row, column).
     fn check_targets(&self, y: ArrayViewD<'_, F>) -> Result<(), ShapeError> {
-        check_target_values(self, y, Domain::non_negative(), TARGET_HINT)
+        check_target_values(self, y, Domain::non_negative(), CROSS_ENTROPY_TARGET_HINT)
     }
 }
 

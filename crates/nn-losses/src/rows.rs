@@ -60,6 +60,21 @@ impl<F: Float> Domain<F> {
     }
 }
 
+/// Advice for a cross-entropy target outside [0, inf), for both cross-entropy losses.
+pub(crate) const CROSS_ENTROPY_TARGET_HINT: &str =
+    "; cross-entropy targets are one-hot rows (or other non-negative weights)";
+
+/// A cross-entropy loss's check: refuses a target outside [0, inf);
+/// predictions are not checked (a NaN one gives a NaN loss, which a training
+/// loop reports as divergence).
+pub(crate) fn check_cross_entropy_domain<F: Float>(
+    loss: &dyn fmt::Display,
+    y: ArrayView2<'_, F>,
+    _yhat: ArrayView2<'_, F>,
+) -> Result<(), ShapeError> {
+    check_values(loss, "target y", y, Domain::non_negative(), CROSS_ENTROPY_TARGET_HINT)
+}
+
 /// Checks that every value of `values` (batch, outputs) is in `domain`.
 ///
 /// The check is one pass over the values (by chunks, without branches inside
