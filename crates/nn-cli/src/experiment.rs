@@ -298,6 +298,62 @@ fn describe_row(shape: &[usize]) -> String {
     }
 }
 
+/// Refuses a run whose batches of `batch` rows would need more memory than
+/// the machine has available, before any batch buffer is allocated: each
+/// layer keeps its output and the gradient of its input for a whole batch,
+/// so a layer of v values per row holds 2 · batch · v values, which the
+/// per-row cap ([`build::MAX_VALUES`]) does not bound. Counts those buffers
+/// and the parameters with their gradients (a lower bound), and checks only
+/// where the available memory is known (Linux's `MemAvailable`).
+///
+/// # Errors
+/// [`CliError::Usage`] naming the memory needed, the largest layer and the
+/// memory available.
+pub fn check_memory(network: &Network, row_shape: &[usize], batch: usize) -> CliResult<()> {
+    let Some(available) = available_memory() else { return Ok(()) };
+    let summary = network.summary(&input_shape(1, row_shape))?;
+    fits_in_memory(&summary, batch, available).map_err(CliError::Usage)
+}
+
+/// [`check_memory`]'s arithmetic, for a [`Summary`] computed with a batch of 1.
+fn fits_in_memory(summary: &Summary, batch: usize, available: u64) -> Result<(), String> {
+    const F32: u128 = 4;
+    // Saturating: a count past u128 is as refused as one just past the memory.
+    let values = |shape: &[usize]| shape.iter().fold(1u128, |n, &d| n.saturating_mul(d as u128));
+    let sum = |counts: &mut dyn Iterator<Item = u128>| counts.fold(0u128, u128::saturating_add);
+    let per_row = sum(&mut summary.rows.iter().map(|row| values(&row.output_shape)));
+    let parameters = sum(&mut summary.rows.iter().map(|row| row.parameters as u128));
+    let needed = per_row.saturating_mul(batch as u128).saturating_add(parameters).saturating_mul(2 * F32);
+    if needed <= u128::from(available) {
+        return Ok(());
+    }
+    // The first of the largest layers (`max_by_key` keeps the last).
+    let largest =
+        summary.rows.iter().rev().max_by_key(|row| values(&row.output_shape)).expect("a layer needs memory");
+    Err(format!(
+        "batches of {batch} rows need at least {} of memory for the layers' outputs and gradients \
+         ({} alone {}), more than the {} available: use a smaller --batch-size or smaller layers",
+        gib(needed),
+        largest.layer,
+        gib(values(&largest.output_shape).saturating_mul(batch as u128).saturating_mul(2 * F32)),
+        gib(u128::from(available))
+    ))
+}
+
+/// Bytes as GiB with one decimal.
+fn gib(bytes: u128) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+/// The memory available to new allocations, in bytes: Linux's
+/// `MemAvailable`; `None` where it cannot be read.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|line| line.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// Whether a run starts afresh or from a checkpoint, and where it writes checkpoints.
 #[derive(Debug, Clone, Default)]
 pub struct Continuation {
@@ -327,6 +383,7 @@ pub fn run_with(spec: &RunSpec, split: &Split, continuation: &Continuation) -> C
     let classes = split.train.classes;
     let mut network = Network::build(&spec.net, spec.seed);
     let row_shape = check(&spec.net, &network, split.train.features(), classes)?;
+    check_memory(&network, &row_shape, spec.batch_size.min(split.train.len()))?;
     let targets = |data: &Dataset| -> ArrayD<f32> {
         match spec.net {
             NetSpec::Classifier(_) => one_hot(&data.labels, classes).into_dyn(),
@@ -385,4 +442,51 @@ pub fn outputs(network: &mut Network, x: &Array2<f32>, row_shape: &[usize]) -> C
     let rows = out.shape()[0];
     let width = out.len() / rows.max(1);
     Ok(out.to_shape((rows, width)).map_err(|e| CliError::usage(e.to_string()))?.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use nn_models::SummaryRow;
+
+    use super::*;
+
+    fn summary(outputs: &[(&str, usize, usize)]) -> Summary {
+        let rows = outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &(layer, values, parameters))| SummaryRow {
+                index: i.to_string(),
+                layer: layer.to_string(),
+                output_shape: vec![1, values],
+                parameters,
+            })
+            .collect();
+        Summary { input_shape: vec![1, 64], rows }
+    }
+
+    #[test]
+    fn a_batch_fits_when_outputs_gradients_and_parameters_do() {
+        // 2 · 4 bytes · (32 rows · 110 values + 6 510 parameters) = 80 240 bytes.
+        let net = summary(&[("Linear(64, 100)", 100, 6500), ("Linear(100, 10)", 10, 10)]);
+        assert_eq!(fits_in_memory(&net, 32, 80_240), Ok(()));
+        assert!(fits_in_memory(&net, 32, 80_239).is_err());
+    }
+
+    #[test]
+    fn a_batch_too_large_names_the_largest_layer_and_both_sizes() {
+        let net = summary(&[("Upsample1D(1000000)", 64_000_000, 0), ("Flatten()", 64_000_000, 0)]);
+        let err = fits_in_memory(&net, 32, 24 << 30).unwrap_err();
+        assert_eq!(
+            err,
+            "batches of 32 rows need at least 30.5 GiB of memory for the layers' outputs and gradients \
+             (Upsample1D(1000000) alone 15.3 GiB), more than the 24.0 GiB available: \
+             use a smaller --batch-size or smaller layers"
+        );
+    }
+
+    #[test]
+    fn sizes_past_u64_do_not_overflow() {
+        let net = summary(&[("Linear(64, 2147483648)", usize::MAX, usize::MAX)]);
+        assert!(fits_in_memory(&net, usize::MAX, u64::MAX).is_err());
+    }
 }

@@ -89,6 +89,10 @@ pub fn run(args: &GridArgs) -> CliResult<()> {
         let network = Network::build(&spec, args.hyper.seed);
         let shape = experiment::check(&spec, &network, train_part.features(), train_part.classes)
             .map_err(|e| CliError::usage(format!("at point {point}: {e}")))?;
+        // A batch size the point does not give, or gives wrongly (refused when its job is set up), is the default.
+        let batch = point.get_usize("batch_size").unwrap_or(args.hyper.batch_size);
+        experiment::check_memory(&network, &shape, batch.min(train_part.len()))
+            .map_err(|e| CliError::usage(format!("at point {point}: {e}")))?;
         match &row_shape {
             None => row_shape = Some(shape),
             Some(first) if *first != shape => {

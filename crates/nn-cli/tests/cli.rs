@@ -184,6 +184,27 @@ fn classes_left_without_training_rows_are_named_in_a_warning() {
 }
 
 #[test]
+fn batches_larger_than_the_memory_are_refused_before_training() {
+    if !std::path::Path::new("/proc/meminfo").exists() {
+        return; // nn checks only where it can read the memory available
+    }
+    // 640 M values per row for Upsample1D: 152.6 GiB of outputs and gradients
+    // for a batch of 32, more than any machine that runs these tests has.
+    let net =
+        "Unflatten(64,1) -> Upsample1D(10000000) -> MaxPool1D(10000000,10000000) -> Flatten -> Linear(64,10)";
+    let out = nn(&["train", "--net", net, "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "nn: batches of 32 rows need at least 152.6 GiB of memory for the layers' outputs and gradients \
+             (Upsample1D(10000000) alone 152.6 GiB), more than the "
+        ) && err.trim_end().ends_with(" GiB available: use a smaller --batch-size or smaller layers"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_optimizer_is_refused() {
     let out = nn(&["train", "--net", "Linear(64,10)", "--optimizer", "rmsprop"]);
     assert_eq!(out.status.code(), Some(2));
